@@ -1,0 +1,1 @@
+"""Pure analysis over `list[LogRecord]`: no I/O anywhere below this package."""

@@ -1,0 +1,37 @@
+"""Record filters that mirror what the LogQL built from a Query selects.
+
+Sources that cannot filter server-side (files) use `matches`; the pipeline applies it again
+so a source that filters loosely can never widen the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from analyzer.model import ID_FIELDS, LogRecord, Query
+
+
+def record_filter(query: Query) -> Callable[[LogRecord], bool]:
+    services = set(query.services)
+    ids = query.ids()
+    threshold = query.severity_threshold
+    excludes = [re.compile(p) for p in query.exclude_patterns]
+
+    def matches(record: LogRecord) -> bool:
+        if services and record.service not in services:
+            return False
+        if threshold is not None and record.level < threshold:
+            return False
+        for name, wanted in ids.items():
+            if getattr(record, name) != wanted:
+                return False
+        return not any(rx.search(record.message) for rx in excludes)
+
+    return matches
+
+
+def id_value(record: LogRecord, name: str) -> str | None:
+    if name not in ID_FIELDS:
+        raise KeyError(name)
+    return getattr(record, name)

@@ -1,0 +1,84 @@
+"""The one entry point from records to an answer: `analyze(records, query, window)`.
+
+The agent API, the Grafana datasource, the alert worker and the CLI all call this, so what a
+mode means is defined once, here and in `modes`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from analyzer.analysis import insights as insight_ranking
+from analyzer.analysis import modes
+from analyzer.analysis.filters import record_filter
+from analyzer.analysis.insight import Insight
+from analyzer.model import LogRecord, Query, TimeRange
+
+
+@dataclass(slots=True)
+class Analysis:
+    query: Query
+    window: TimeRange
+    records: list[LogRecord]  # everything read and kept by the filters, time ordered
+    logs: list[dict[str, Any]]  # what the caller sees, after mode, dedupe, context, limit
+    summary: dict[str, Any]
+    insights: list[Insight]
+    aggregations: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)  # mode-specific sections
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "summary": self.summary,
+            "logs": self.logs,
+            "insights": [i.to_dict() for i in self.insights],
+            "metadata": self.metadata,
+        }
+        if self.aggregations:
+            body["aggregations"] = self.aggregations
+        body.update(self.extras)
+        return body
+
+
+def analyze(
+    records: list[LogRecord],
+    query: Query,
+    window: TimeRange,
+    *,
+    source_metadata: dict[str, Any] | None = None,
+) -> Analysis:
+    started = time.perf_counter()
+    keep = record_filter(query)
+    in_window = [r for r in records if window.contains(r.timestamp_ns) and keep(r)]
+    in_window.sort(key=lambda r: r.timestamp_ns)
+
+    selection = modes.select(in_window, query)
+    ranked = insight_ranking.rank(in_window, query, window)
+    analysis = Analysis(
+        query=query,
+        window=window,
+        records=in_window,
+        logs=selection.logs,
+        summary=selection.summary,
+        insights=ranked,
+        aggregations=modes.aggregate(selection.hits, query),
+        extras=selection.extras,
+    )
+    meta = dict(source_metadata or {})
+    meta.setdefault("malformed_lines", 0)
+    meta.setdefault("truncated", False)
+    meta["truncated"] = bool(meta["truncated"] or selection.truncated)
+    meta.update(
+        {
+            "total_logs": len(in_window),
+            "returned_logs": len(selection.logs),
+            "services_queried": sorted({r.service for r in in_window}) or list(query.services),
+            "time_range": window.to_dict(),
+            "query_mode": query.mode.value,
+            "analysis_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+    )
+    analysis.metadata = meta
+    return analysis

@@ -1,0 +1,29 @@
+"""create_app(settings): wires the source, the stores and the blueprints."""
+
+from __future__ import annotations
+
+import importlib
+
+from flask import Flask
+
+from analyzer.config import Settings, load_settings
+from analyzer.services import Services, build_services
+
+# Each module exposes `register(app, services)`; order matters only for error handlers (first).
+WEB_MODULES = (
+    "analyzer.web.errors",
+    "analyzer.web.observability",
+    "analyzer.web.agent_api",
+)
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> Flask:
+    settings = settings or (services.settings if services else load_settings())
+    services = services or build_services(settings)
+    app = Flask("analyzer")
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["ai_logs"] = services
+    for name in WEB_MODULES:
+        importlib.import_module(name).register(app, services)
+    return app

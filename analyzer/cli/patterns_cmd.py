@@ -1,0 +1,14 @@
+"""`ai-logs patterns`."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("patterns", help="(not available yet)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    raise SystemExit("ai-logs patterns is not available yet")

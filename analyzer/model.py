@@ -1,0 +1,342 @@
+"""The shared vocabulary: log records, severities, time ranges and the query an analysis answers.
+
+Every source produces `LogRecord`s and every analysis consumes them, so this module has no
+dependency on Flask, Loki or Redis. `Query` is a pydantic model because the same definition
+validates HTTP parameters, CLI flags and webhook-derived filters, and generates the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import IntEnum, StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+NS_PER_SECOND = 1_000_000_000
+
+DURATION_PATTERN = r"^[0-9]+[smhd]$"
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> int:
+    """Seconds in a `30s` / `15m` / `2h` / `7d` duration (the only form the API accepts)."""
+    if not re.fullmatch(DURATION_PATTERN, text):
+        raise ValueError(f"duration {text!r} must look like 30s, 15m, 2h or 7d")
+    return int(text[:-1]) * _DURATION_UNITS[text[-1]]
+
+
+class Severity(IntEnum):
+    """Ordered so that a threshold is a simple comparison."""
+
+    DEBUG = 10
+    INFO = 20
+    WARN = 30
+    ERROR = 40
+    FATAL = 50
+
+    @classmethod
+    def parse(cls, value: object, default: Severity | None = None) -> Severity:
+        """Accept the spellings real loggers use (`warning`, `err`, `CRITICAL`, syslog numbers)."""
+        if isinstance(value, Severity):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return _SYSLOG_NUMBERS.get(value, default or cls.INFO)
+        text = str(value or "").strip().lower()
+        found = _SEVERITY_ALIASES.get(text)
+        if found is not None:
+            return found
+        if default is not None:
+            return default
+        raise ValueError(
+            f"unknown severity {value!r}; use one of debug, info, warn, error, fatal"
+        )
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+_SEVERITY_ALIASES: dict[str, Severity] = {
+    "trace": Severity.DEBUG,
+    "debug": Severity.DEBUG,
+    "dbug": Severity.DEBUG,
+    "verbose": Severity.DEBUG,
+    "info": Severity.INFO,
+    "information": Severity.INFO,
+    "informational": Severity.INFO,
+    "notice": Severity.INFO,
+    "ok": Severity.INFO,
+    "warn": Severity.WARN,
+    "warning": Severity.WARN,
+    "wrn": Severity.WARN,
+    "error": Severity.ERROR,
+    "err": Severity.ERROR,
+    "eror": Severity.ERROR,
+    "fail": Severity.ERROR,
+    "failure": Severity.ERROR,
+    "severe": Severity.ERROR,
+    "fatal": Severity.FATAL,
+    "critical": Severity.FATAL,
+    "crit": Severity.FATAL,
+    "panic": Severity.FATAL,
+    "emerg": Severity.FATAL,
+    "emergency": Severity.FATAL,
+    "alert": Severity.FATAL,
+}
+# syslog priority numbers (RFC 5424): 0 emerg .. 7 debug
+_SYSLOG_NUMBERS: dict[int, Severity] = {
+    0: Severity.FATAL,
+    1: Severity.FATAL,
+    2: Severity.FATAL,
+    3: Severity.ERROR,
+    4: Severity.WARN,
+    5: Severity.INFO,
+    6: Severity.INFO,
+    7: Severity.DEBUG,
+}
+
+
+ID_FIELDS = ("correlation_id", "conversation_id", "session_id", "workspace_id", "user_id")
+
+
+@dataclass(slots=True)
+class LogRecord:
+    """One log line after parsing, whatever source it came from.
+
+    `labels` are Loki stream labels (low cardinality); `fields` are everything else the line or
+    its structured metadata carried. The ids and AI fields are lifted out of `fields` because
+    every analysis uses them.
+    """
+
+    timestamp_ns: int
+    service: str
+    level: Severity
+    message: str
+    labels: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, Any] = field(default_factory=dict)
+    correlation_id: str | None = None
+    conversation_id: str | None = None
+    session_id: str | None = None
+    workspace_id: str | None = None
+    user_id: str | None = None
+    model: str | None = None
+    tokens_used: int | None = None
+    duration: float | None = None  # seconds
+    request_type: str | None = None
+    success: bool | None = None
+    raw: str = ""
+    origin: str = ""  # where the line came from: "api.jsonl:12" or a Loki stream selector
+
+    @property
+    def timestamp(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp_ns / NS_PER_SECOND, tz=UTC)
+
+    @property
+    def is_error(self) -> bool:
+        return self.level >= Severity.ERROR
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["level"] = self.level.label
+        data["timestamp"] = format_timestamp(self.timestamp_ns)
+        return {k: v for k, v in data.items() if v not in (None, "", {})}
+
+
+def format_timestamp(ns: int) -> str:
+    """RFC 3339 with microseconds, UTC: what Grafana and people both read."""
+    return (
+        datetime.fromtimestamp(ns / NS_PER_SECOND, tz=UTC)
+        .isoformat(timespec="microseconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def now_ns() -> int:
+    return time.time_ns()
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    start_ns: int
+    end_ns: int
+
+    def __post_init__(self) -> None:
+        if self.end_ns <= self.start_ns:
+            raise ValueError("end must be after start")
+
+    @property
+    def seconds(self) -> float:
+        return (self.end_ns - self.start_ns) / NS_PER_SECOND
+
+    def contains(self, ts_ns: int) -> bool:
+        return self.start_ns <= ts_ns <= self.end_ns
+
+    def to_dict(self) -> dict[str, str]:
+        return {"start": format_timestamp(self.start_ns), "end": format_timestamp(self.end_ns)}
+
+
+class Mode(StrEnum):
+    TROUBLESHOOT = "troubleshoot"
+    PERFORMANCE = "performance"
+    ERRORS = "errors"
+    AUDIT = "audit"
+    CONVERSATION = "conversation"
+
+
+class Aggregation(StrEnum):
+    NONE = "none"
+    BY_SERVICE = "by_service"
+    BY_ERROR = "by_error"
+    BY_PATTERN = "by_pattern"
+
+
+class OutputFormat(StrEnum):
+    STRUCTURED = "structured"
+    NARRATIVE = "narrative"
+    TIMELINE = "timeline"
+
+
+class Verbosity(StrEnum):
+    MINIMAL = "minimal"
+    STANDARD = "standard"
+    DETAILED = "detailed"
+
+
+IdText = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Term = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _split_list(value: object) -> object:
+    """`a,b` and repeated parameters both mean a list."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list | tuple):
+        out: list[Any] = []
+        for item in value:
+            out.extend(_split_list(item) if isinstance(item, str) else [item])
+        return out
+    return value
+
+
+class Query(BaseModel):
+    """What the caller wants analysed. One model for the HTTP API, the CLI and the webhook."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=False, frozen=False)
+
+    mode: Mode = Field(Mode.TROUBLESHOOT, description="What the analysis focuses on.")
+    services: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        default_factory=list, max_length=50, description="Services to read; empty means all."
+    )
+    time_range: str = Field(
+        "1h", pattern=DURATION_PATTERN, description="Window ending now (or at `end`), e.g. 2h."
+    )
+    start: datetime | None = Field(None, description="Absolute start (RFC 3339 or epoch).")
+    end: datetime | None = Field(None, description="Absolute end (RFC 3339 or epoch).")
+    correlation_id: IdText | None = None
+    conversation_id: IdText | None = None
+    session_id: IdText | None = None
+    workspace_id: IdText | None = None
+    user_id: IdText | None = None
+    severity_threshold: Severity | None = Field(
+        None, description="Keep records at or above this level (debug..fatal)."
+    )
+    include_context: int = Field(0, ge=0, le=50, description="Lines kept around each hit.")
+    aggregation: Aggregation = Aggregation.NONE
+    format: OutputFormat = OutputFormat.STRUCTURED
+    deduplicate: bool = Field(False, description="Collapse repeated messages with counts.")
+    highlight: list[Term] = Field(default_factory=list, max_length=10)
+    context_window: str | None = Field(
+        None, pattern=DURATION_PATTERN, description="Time kept around each error, e.g. 30s."
+    )
+    exclude_patterns: list[Term] = Field(
+        default_factory=list, max_length=10, description="Regexes; matching lines are dropped."
+    )
+    verbosity: Verbosity = Verbosity.STANDARD
+    limit: int = Field(1000, ge=1, le=10000, description="Most log lines returned.")
+    cache: bool = Field(True, description="Use the result cache.")
+
+    @field_validator("services", "highlight", "exclude_patterns", mode="before")
+    @classmethod
+    def _lists(cls, value: object) -> object:
+        return _split_list(value)
+
+    @field_validator("severity_threshold", mode="before")
+    @classmethod
+    def _severity(cls, value: object) -> object:
+        if value is None or value == "":
+            return None
+        return Severity.parse(value)
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _instant(cls, value: object) -> object:
+        return parse_instant(value) if value not in (None, "") else None
+
+    @field_validator("exclude_patterns")
+    @classmethod
+    def _regexes(cls, value: list[str]) -> list[str]:
+        for pattern in value:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"exclude pattern {pattern!r} is not a valid regex: {exc}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> Query:
+        if self.start and self.end and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+    def window(self, now: int | None = None) -> TimeRange:
+        """The absolute range: `start`/`end` when given, else `time_range` ending at `end` or now."""
+        end_ns = _to_ns(self.end) if self.end else (now if now is not None else now_ns())
+        if self.start:
+            return TimeRange(_to_ns(self.start), end_ns)
+        return TimeRange(end_ns - parse_duration(self.time_range) * NS_PER_SECOND, end_ns)
+
+    @property
+    def is_relative(self) -> bool:
+        return self.end is None
+
+    def ids(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in ID_FIELDS if getattr(self, name)}
+
+
+def _to_ns(moment: datetime) -> int:
+    return int(moment.timestamp()) * NS_PER_SECOND + moment.microsecond * 1000
+
+
+def parse_instant(value: object) -> datetime:
+    """RFC 3339, or an epoch in s / ms / ns (Grafana sends ms, Loki ns)."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    text = str(value).strip()
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        number = float(text)
+        if number > 1e17:
+            number /= 1e9
+        elif number > 1e14:
+            number /= 1e6
+        elif number > 1e11:
+            number /= 1e3
+        return datetime.fromtimestamp(number, tz=UTC)
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not an RFC 3339 time or an epoch number") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def instant_ns(value: object) -> int:
+    """Nanosecond epoch of anything `parse_instant` accepts, keeping integer ns exact."""
+    text = str(value).strip()
+    if re.fullmatch(r"\d{18,19}", text):
+        return int(text)
+    return _to_ns(parse_instant(value))

@@ -1,0 +1,95 @@
+"""Answer a Query: cache -> source.fetch -> pipeline.analyze -> response body.
+
+The HTTP API, the Grafana datasource, the alert worker and the CLI all come through here, so
+caching and metadata behave the same everywhere.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Any
+
+from analyzer.analysis.pipeline import Analysis, analyze
+from analyzer.model import NS_PER_SECOND, Query, TimeRange
+from analyzer.services import Services
+
+
+def resolve_window(services: Services, query: Query) -> TimeRange:
+    return query.window(now=services.source.now_ns())
+
+
+def fetch_and_analyze(services: Services, query: Query, *, tenant: str | None) -> Analysis:
+    window = resolve_window(services, query)
+    fetched = services.source.fetch(
+        query.model_copy(update={"start": _dt(window.start_ns), "end": _dt(window.end_ns)}),
+        tenant=tenant,
+        limit=max(query.limit * 10, 5000) if query.mode.value != "conversation" else None,
+    )
+    meta: dict[str, Any] = {
+        "malformed_lines": fetched.malformed_lines,
+        "truncated": fetched.truncated,
+        "source": services.source.name,
+    }
+    if query.verbosity.value == "detailed":
+        meta["logql"] = fetched.queries
+        if fetched.stats:
+            meta["source_stats"] = fetched.stats
+    return analyze(fetched.records, query, window, source_metadata=meta)
+
+
+def cache_key(query: Query, tenant: str | None, window: TimeRange, bucket_seconds: int) -> str:
+    """Tenant + normalised query + time bucket: "last 1h" refreshed every 10 s hits the cache."""
+    normal = query.model_dump(mode="json", exclude={"cache", "start", "end"})
+    for name in ("services", "highlight", "exclude_patterns"):
+        normal[name] = sorted(normal[name])
+    if query.is_relative and query.start is None:
+        anchor = window.end_ns // (bucket_seconds * NS_PER_SECOND)
+        normal["window"] = f"rel:{query.time_range}:{anchor}"
+    else:
+        normal["window"] = f"abs:{window.start_ns}:{window.end_ns}"
+    digest = hashlib.sha256(json.dumps(normal, sort_keys=True).encode()).hexdigest()[:32]
+    return f"ai-logs:query:{tenant or '-'}:{digest}"
+
+
+def run_query(services: Services, query: Query, *, tenant: str | None) -> dict[str, Any]:
+    """The response body of /api/v1/ai_logs/query (structured; narration is the caller's)."""
+    started = time.perf_counter()
+    settings = services.settings
+    window = resolve_window(services, query)
+    key = cache_key(query, tenant, window, settings.cache_bucket_seconds)
+    cache = services.cache
+    if query.cache and cache is not None:
+        cached = cache.get(key)
+        if cached is not None:
+            body = json.loads(cached)
+            body["metadata"]["from_cache"] = True
+            body["metadata"]["execution_ms"] = round((time.perf_counter() - started) * 1000, 2)
+            return body
+    analysis = fetch_and_analyze(services, query, tenant=tenant)
+    body = analysis.to_dict()
+    body["metadata"].update(
+        {
+            "query_time": _rfc3339_now(),
+            "from_cache": False,
+            "execution_ms": round((time.perf_counter() - started) * 1000, 2),
+        }
+    )
+    if query.cache and cache is not None:
+        ended_in_past = not query.is_relative
+        ttl = settings.cache_ttl_absolute if ended_in_past else settings.cache_ttl
+        cache.set(key, json.dumps(body, default=str), ttl)
+    return body
+
+
+def _dt(ns: int):  # noqa: ANN202 - datetime, imported lazily to keep this module light
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ns / NS_PER_SECOND, tz=UTC)
+
+
+def _rfc3339_now() -> str:
+    from analyzer.model import format_timestamp, now_ns
+
+    return format_timestamp(now_ns())

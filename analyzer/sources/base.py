@@ -1,0 +1,49 @@
+"""The one seam every log source sits behind (like a transport in httpx)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from analyzer.model import LogRecord, Query, TimeRange
+
+
+@dataclass(slots=True)
+class FetchResult:
+    """Records in time order plus what the caller should know about how they were read."""
+
+    records: list[LogRecord]
+    window: TimeRange
+    truncated: bool = False  # more lines matched than `limit`
+    malformed_lines: int = 0
+    queries: list[str] = field(default_factory=list)  # LogQL sent, for verbosity=detailed
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class LogSource(Protocol):
+    """Fetch records for a query. `tenant` is Loki's X-Scope-OrgID; file sources ignore it."""
+
+    name: str
+
+    def fetch(self, query: Query, *, tenant: str | None = None, limit: int | None = None) -> FetchResult:
+        ...
+
+    def services(self, *, tenant: str | None = None) -> list[str]:
+        ...
+
+    def label_values(self, label: str, *, tenant: str | None = None) -> list[str]:
+        ...
+
+    def now_ns(self) -> int:
+        """The clock relative windows end at: wall time for Loki, the newest line for a replay."""
+        ...
+
+    def check(self) -> dict[str, Any]:
+        """Readiness: {"ok": bool, "detail": str}."""
+        ...
+
+
+def sort_records(records: Iterable[LogRecord]) -> list[LogRecord]:
+    return sorted(records, key=lambda r: r.timestamp_ns)
