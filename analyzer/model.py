@@ -339,4 +339,12 @@ def instant_ns(value: object) -> int:
     text = str(value).strip()
     if re.fullmatch(r"\d{18,19}", text):
         return int(text)
+    fraction = _FRACTION.search(text)
+    if fraction and len(fraction.group(1)) > 6:
+        # datetime keeps microseconds only; put the nanoseconds back
+        whole = _to_ns(parse_instant(_FRACTION.sub("", text, count=1)))
+        return whole + int(fraction.group(1)[:9].ljust(9, "0"))
     return _to_ns(parse_instant(value))
+
+
+_FRACTION = re.compile(r"(?<=\d\d:\d\d:\d\d)\.(\d+)")
