@@ -20,7 +20,8 @@ CARD = "<card>"
 TOKEN = "<token>"
 IP = "<ip>"
 
-_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+# Also the truncated two-segment form some loggers cut JWTs down to.
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}(?:\.[A-Za-z0-9_-]*)?")
 
 # Prefixes the big providers put on their secrets; the rest of the key is opaque.
 _PREFIXED_KEY = re.compile(

@@ -21,6 +21,7 @@ SECRETS = {
         "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
         "<token>",
     ),
+    "jwt_truncated": ("session eyJhbGciOiJIUzI1NiJ9.q8Xk2LmPz0aB7cD9eF1gH3iJ5kL", "<token>"),
     "api_key_assignment": ('{"api_key": "9f8e7d6c5b4a"}', "<token>"),
     "password": ("password=hunter2!x", "<token>"),
     "ipv4": ("from 192.168.10.24:5432", "<ip>"),
