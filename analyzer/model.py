@@ -51,9 +51,7 @@ class Severity(IntEnum):
             return found
         if default is not None:
             return default
-        raise ValueError(
-            f"unknown severity {value!r}; use one of debug, info, warn, error, fatal"
-        )
+        raise ValueError(f"unknown severity {value!r}; use one of debug, info, warn, error, fatal")
 
     @property
     def label(self) -> str:
@@ -285,7 +283,9 @@ class Query(BaseModel):
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise ValueError(f"exclude pattern {pattern!r} is not a valid regex: {exc}") from exc
+                raise ValueError(
+                    f"exclude pattern {pattern!r} is not a valid regex: {exc}"
+                ) from exc
         return value
 
     @model_validator(mode="after")
@@ -295,7 +295,7 @@ class Query(BaseModel):
         return self
 
     def window(self, now: int | None = None) -> TimeRange:
-        """The absolute range: `start`/`end` when given, else `time_range` ending at `end` or now."""
+        """The absolute range: `start`/`end` if given, else `time_range` ending at `end` or now."""
         end_ns = _to_ns(self.end) if self.end else (now if now is not None else now_ns())
         if self.start:
             return TimeRange(_to_ns(self.start), end_ns)

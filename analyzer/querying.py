@@ -83,7 +83,24 @@ def run_query(services: Services, query: Query, *, tenant: str | None) -> dict[s
     return body
 
 
-def _dt(ns: int):  # noqa: ANN202 - datetime, imported lazily to keep this module light
+def respond(services: Services, query: Query, *, tenant: str | None) -> dict[str, Any]:
+    """What callers receive: the body with PII masked and, when asked, the narrative/timeline."""
+    from analyzer import narrate
+    from analyzer.infra.privacy import mask
+
+    body = run_query(services, query, tenant=tenant)
+    if query.format.value != "structured":
+        body[query.format.value] = narrate.render(
+            "query",
+            body,
+            fmt=query.format.value,
+            verbosity=query.verbosity.value,
+            grafana_url=services.settings.grafana_url,
+        )
+    return mask(body)
+
+
+def _dt(ns: int):
     from datetime import UTC, datetime
 
     return datetime.fromtimestamp(ns / NS_PER_SECOND, tz=UTC)

@@ -187,9 +187,7 @@ def render_record(record: LogRecord, query: Query, *, is_hit: bool = True) -> di
     return item
 
 
-def _deduplicated(
-    shown: list[LogRecord], query: Query, hit_ids: set[int]
-) -> list[dict[str, Any]]:
+def _deduplicated(shown: list[LogRecord], query: Query, hit_ids: set[int]) -> list[dict[str, Any]]:
     groups: dict[tuple[str, Severity, str], list[LogRecord]] = {}
     for r in shown:
         groups.setdefault((r.service, r.level, fingerprint(r.message)), []).append(r)
@@ -255,7 +253,9 @@ def _summary_troubleshoot(records: list[LogRecord], hits: list[LogRecord]) -> di
         {
             "service": service,
             "errors": count,
-            "first_error": format_timestamp(min(r.timestamp_ns for r in errors if r.service == service)),
+            "first_error": format_timestamp(
+                min(r.timestamp_ns for r in errors if r.service == service)
+            ),
         }
         for service, count in by_service.most_common()
     ]
@@ -323,11 +323,18 @@ def _summary_performance(records: list[LogRecord], hits: list[LogRecord]) -> dic
 
 def _summary_audit(records: list[LogRecord], hits: list[LogRecord]) -> dict[str, Any]:
     def outcome(r: LogRecord) -> str:
-        if r.success is False or r.is_error or re.search(r"denied|fail|forbidden|invalid", r.message, re.I):
+        if (
+            r.success is False
+            or r.is_error
+            or re.search(r"denied|fail|forbidden|invalid", r.message, re.I)
+        ):
             return "failure"
         return "success"
 
-    actors = Counter(r.user_id or str(r.fields.get("user") or r.fields.get("user_email") or "unknown") for r in hits)
+    actors = Counter(
+        r.user_id or str(r.fields.get("user") or r.fields.get("user_email") or "unknown")
+        for r in hits
+    )
     actions = Counter((r.request_type or fingerprint(r.message))[:80] for r in hits)
     return {
         "events": len(hits),
@@ -355,7 +362,9 @@ def _summary_conversation(records: list[LogRecord], hits: list[LogRecord]) -> di
                 "errors": sum(1 for m in members if m.is_error),
                 "first_seen": format_timestamp(members[0].timestamp_ns),
                 "last_seen": format_timestamp(members[-1].timestamp_ns),
-                "mean_duration_ms": round(statistics.fmean(durations) * 1000, 1) if durations else None,
+                "mean_duration_ms": round(statistics.fmean(durations) * 1000, 1)
+                if durations
+                else None,
             }
         )
     conversations.sort(key=lambda c: (-c["errors"], c["first_seen"]))
@@ -384,7 +393,11 @@ def aggregate(hits: list[LogRecord], query: Query) -> dict[str, Any]:
             entry = out.setdefault(r.service, {"count": 0, "by_level": Counter()})
             entry["count"] += 1
             entry["by_level"][r.level.label] += 1
-        return {"by_service": {s: {"count": e["count"], "by_level": dict(e["by_level"])} for s, e in out.items()}}
+        return {
+            "by_service": {
+                s: {"count": e["count"], "by_level": dict(e["by_level"])} for s, e in out.items()
+            }
+        }
     if query.aggregation is Aggregation.BY_ERROR:
         errors = [r for r in hits if r.level >= Severity.WARN]
         return {"by_error": top_messages(errors, n=50)}

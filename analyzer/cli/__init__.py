@@ -31,7 +31,9 @@ COMMANDS = (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ai-logs",
-        description="Analyse logs from Loki or local files: troubleshoot, patterns, correlation, AI usage.",
+        description=(
+            "Analyse logs from Loki or local files: troubleshoot, patterns, correlation, AI usage."
+        ),
     )
     parser.add_argument("--version", action="version", version=f"ai-logs {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -1,14 +1,118 @@
-"""`ai-logs query`."""
+"""`ai-logs query`: the same analysis as GET /api/v1/ai_logs/query, in a terminal."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import Any
+
+from analyzer.cli.common import add_source_options, print_json, settings_from
+from analyzer.model import Aggregation, Mode, OutputFormat, Verbosity
+
+# CLI flag -> Query field, for the flags that map one to one
+_FIELDS = (
+    "mode",
+    "services",
+    "time_range",
+    "start",
+    "end",
+    "correlation_id",
+    "conversation_id",
+    "session_id",
+    "workspace_id",
+    "severity_threshold",
+    "include_context",
+    "aggregation",
+    "format",
+    "deduplicate",
+    "highlight",
+    "context_window",
+    "exclude_patterns",
+    "verbosity",
+    "limit",
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("query", help="(not available yet)")
-    parser.set_defaults(handler=run)
+    p = sub.add_parser(
+        "query",
+        help="analyse logs (troubleshoot, performance, errors, audit, conversation)",
+        description="Analyse logs. Without --source or --loki, reads the bundled sample logs.",
+    )
+    add_source_options(p)
+    p.add_argument("--mode", choices=[m.value for m in Mode], default="troubleshoot")
+    p.add_argument("--services", help="comma-separated service names")
+    p.add_argument("--time-range", dest="time_range", default="1h", help="e.g. 15m, 2h, 7d")
+    p.add_argument("--start", help="absolute start (RFC 3339 or epoch)")
+    p.add_argument("--end", help="absolute end (RFC 3339 or epoch)")
+    for name in ("correlation-id", "conversation-id", "session-id", "workspace-id"):
+        p.add_argument(f"--{name}", dest=name.replace("-", "_"))
+    p.add_argument("--severity", dest="severity_threshold", help="debug|info|warn|error|fatal")
+    p.add_argument("--include-context", dest="include_context", type=int, default=0)
+    p.add_argument("--context-window", dest="context_window")
+    p.add_argument("--aggregation", choices=[a.value for a in Aggregation], default="none")
+    p.add_argument("--format", choices=[f.value for f in OutputFormat], default="narrative")
+    p.add_argument("--verbosity", choices=[v.value for v in Verbosity], default="standard")
+    p.add_argument("--deduplicate", action="store_true")
+    p.add_argument("--highlight", action="append", default=[])
+    p.add_argument("--exclude", dest="exclude_patterns", action="append", default=[])
+    p.add_argument("--limit", type=int, default=1000)
+    p.set_defaults(handler=run)
+
+
+def build_query(args: argparse.Namespace) -> Any:
+    from analyzer.model import Query
+    from analyzer.web.params import validate
+
+    values = {
+        name: getattr(args, name)
+        for name in _FIELDS
+        if getattr(args, name, None) not in (None, [], False)
+    }
+    if args.json and "format" in values and args.format == "narrative":
+        values["format"] = "structured"  # --json alone means the HTTP response object
+    return validate(Query, values)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("ai-logs query is not available yet")
+    from analyzer.cli.progress import Progress
+    from analyzer.querying import respond
+    from analyzer.services import build_services
+
+    query = build_query(args)
+    settings = settings_from(args)
+    with Progress(enabled=not args.json) as progress:
+        progress.say(
+            f"reading logs from {settings.loki_url or settings.source_path or 'the bundled sample'}"
+        )
+        services = build_services(settings)
+        body = respond(services, query, tenant=args.tenant or settings.default_tenant)
+    if args.json:
+        print_json(body)
+        return 0
+    sys.stdout.write(render_terminal(body, query.format.value))
+    return 0
+
+
+def render_terminal(body: dict[str, Any], fmt: str) -> str:
+    meta, summary = body["metadata"], body["summary"]
+    lines = [
+        f"{meta['query_mode']} · {meta['time_range']['start']} → {meta['time_range']['end']}",
+        f"{meta['total_logs']} records from {', '.join(meta['services_queried']) or 'no services'}"
+        f" · {summary.get('error_count', 0)} errors · {summary.get('warning_count', 0)} warnings"
+        + (f" · {meta['malformed_lines']} malformed lines" if meta.get("malformed_lines") else "")
+        + (" · truncated" if meta.get("truncated") else ""),
+        "",
+    ]
+    if fmt in body:
+        lines += [body[fmt].rstrip(), ""]
+    else:
+        for i, insight in enumerate(body["insights"][:5], 1):
+            ev = insight["evidence"]
+            lines.append(f"{i}. [{insight['severity']}] {insight['title']}")
+            lines.append(f"   {ev['count']}x {ev['first_seen']} … {ev['last_seen']}")
+            for sample in ev.get("samples", [])[:1]:
+                lines.append(f"   e.g. {sample[:160]}")
+            lines.append(f"   → {insight['suggestion']}")
+        lines.append("")
+    return "\n".join(lines) + "\n"

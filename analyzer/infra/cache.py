@@ -52,7 +52,7 @@ class RedisCache:
     def get(self, key: str) -> str | None:
         try:
             value = self.client.get(key)
-        except Exception:  # noqa: BLE001 - a cache outage is a miss, not an error
+        except Exception:
             _count_failure()
             return None
         return value.decode() if isinstance(value, bytes) else value
@@ -60,7 +60,7 @@ class RedisCache:
     def set(self, key: str, value: str, ttl: int) -> None:
         try:
             self.client.set(key, value, ex=max(1, int(ttl)))
-        except Exception:  # noqa: BLE001
+        except Exception:
             _count_failure()
 
 

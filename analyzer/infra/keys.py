@@ -64,7 +64,9 @@ class KeyStore:
             scopes = tuple(entry.get("scopes") or ("query",))
             unknown = set(scopes) - set(SCOPES)
             if unknown:
-                raise ValueError(f"{self.path}: key {entry.get('name')!r} has unknown scopes {sorted(unknown)}")
+                raise ValueError(
+                    f"{self.path}: key {entry.get('name')!r} has unknown scopes {sorted(unknown)}"
+                )
             table[str(entry["sha256"]).lower()] = Principal(
                 name=str(entry["name"]),
                 tenants=tuple(str(t) for t in entry.get("tenants") or ()),
@@ -96,7 +98,12 @@ class KeyStore:
                 data = yaml.safe_load(self.path.read_text()) or {"keys": []}
             if any(e.get("name") == name for e in data.get("keys", [])):
                 raise ValueError(f"a key named {name!r} exists already")
-            entry: dict[str, Any] = {"name": name, "sha256": hash_key(key), "tenants": tenants, "scopes": scopes}
+            entry: dict[str, Any] = {
+                "name": name,
+                "sha256": hash_key(key),
+                "tenants": tenants,
+                "scopes": scopes,
+            }
             if limits:
                 entry["limits"] = limits
             data.setdefault("keys", []).append(entry)

@@ -24,7 +24,9 @@ QUERY_DURATION = Histogram(
     ["mode"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
-ERRORS = Counter("ai_logs_errors", "Errors answered, by code and endpoint.", ["error_type", "endpoint"])
+ERRORS = Counter(
+    "ai_logs_errors", "Errors answered, by code and endpoint.", ["error_type", "endpoint"]
+)
 PATTERNS_DETECTED = Counter(
     "ai_logs_patterns_detected", "Named patterns detected.", ["pattern_type", "severity"]
 )

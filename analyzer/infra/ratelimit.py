@@ -38,7 +38,9 @@ class Decision:
 
 
 class RateLimiter(Protocol):
-    def hit(self, identity: str, endpoint: str, limit: int, window: int = WINDOW_SECONDS) -> Decision: ...
+    def hit(
+        self, identity: str, endpoint: str, limit: int, window: int = WINDOW_SECONDS
+    ) -> Decision: ...
 
 
 class MemoryRateLimiter:
@@ -46,7 +48,9 @@ class MemoryRateLimiter:
         self._hits: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
-    def hit(self, identity: str, endpoint: str, limit: int, window: int = WINDOW_SECONDS) -> Decision:
+    def hit(
+        self, identity: str, endpoint: str, limit: int, window: int = WINDOW_SECONDS
+    ) -> Decision:
         now = time.time()
         key = f"{identity}:{endpoint}"
         with self._lock:
@@ -58,7 +62,9 @@ class MemoryRateLimiter:
                 hits.append(now)
             oldest = hits[0] if hits else now
         reset = max(1, int(oldest + window - now + 0.999))
-        return Decision(allowed, limit, max(0, limit - len(hits)), reset, reset if not allowed else 0)
+        return Decision(
+            allowed, limit, max(0, limit - len(hits)), reset, reset if not allowed else 0
+        )
 
 
 _SLIDING_WINDOW_LUA = """
@@ -89,14 +95,16 @@ class RedisRateLimiter:
         self._script = client.register_script(_SLIDING_WINDOW_LUA)
         self._fallback = MemoryRateLimiter()
 
-    def hit(self, identity: str, endpoint: str, limit: int, window: int = WINDOW_SECONDS) -> Decision:
+    def hit(
+        self, identity: str, endpoint: str, limit: int, window: int = WINDOW_SECONDS
+    ) -> Decision:
         now = time.time()
         try:
             allowed, count, oldest = self._script(
                 keys=[f"ai-logs:ratelimit:{identity}:{endpoint}"],
                 args=[now, window, limit, f"{now:.6f}:{uuid.uuid4().hex[:8]}"],
             )
-        except Exception:  # noqa: BLE001 - Redis down: limit per process rather than not at all
+        except Exception:
             return self._fallback.hit(identity, endpoint, limit, window)
         reset = max(1, int(float(oldest) + window - now + 0.999))
         ok = bool(int(allowed))

@@ -20,6 +20,6 @@ def redis_ok(client: Any | None) -> tuple[bool, str]:
         return True, "not configured (in-process fallbacks)"
     try:
         client.ping()
-    except Exception as exc:  # noqa: BLE001 - any client error means not ready
+    except Exception as exc:
         return False, f"unreachable: {type(exc).__name__}"
     return True, "ok"

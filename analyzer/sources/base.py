@@ -27,14 +27,13 @@ class LogSource(Protocol):
 
     name: str
 
-    def fetch(self, query: Query, *, tenant: str | None = None, limit: int | None = None) -> FetchResult:
-        ...
+    def fetch(
+        self, query: Query, *, tenant: str | None = None, limit: int | None = None
+    ) -> FetchResult: ...
 
-    def services(self, *, tenant: str | None = None) -> list[str]:
-        ...
+    def services(self, *, tenant: str | None = None) -> list[str]: ...
 
-    def label_values(self, label: str, *, tenant: str | None = None) -> list[str]:
-        ...
+    def label_values(self, label: str, *, tenant: str | None = None) -> list[str]: ...
 
     def now_ns(self) -> int:
         """The clock relative windows end at: wall time for Loki, the newest line for a replay."""

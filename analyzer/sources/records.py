@@ -18,7 +18,13 @@ MESSAGE_KEYS = ("message", "msg", "log", "text", "event")
 TIME_KEYS = ("timestamp", "time", "ts", "@timestamp", "datetime", "date")
 SERVICE_KEYS = ("service", "service_name", "container", "container_name", "app", "job")
 ID_ALIASES = {
-    "correlation_id": ("correlation_id", "correlationId", "x_correlation_id", "request_id", "requestId"),
+    "correlation_id": (
+        "correlation_id",
+        "correlationId",
+        "x_correlation_id",
+        "request_id",
+        "requestId",
+    ),
     "conversation_id": ("conversation_id", "conversationId"),
     "session_id": ("session_id", "sessionId"),
     "workspace_id": ("workspace_id", "workspaceId", "workspace"),
@@ -148,7 +154,11 @@ def record_from_mapping(
         workspace_id=_str_or_none(ids["workspace_id"]),
         user_id=_str_or_none(ids["user_id"]),
         model=_str_or_none(data.get("model") or labels.get("model")),
-        tokens_used=_as_int(data.get("tokens_used") if data.get("tokens_used") is not None else data.get("total_tokens")),
+        tokens_used=_as_int(
+            data.get("tokens_used")
+            if data.get("tokens_used") is not None
+            else data.get("total_tokens")
+        ),
         duration=duration_seconds(data),
         request_type=_str_or_none(data.get("request_type") or labels.get("request_type")),
         success=success,

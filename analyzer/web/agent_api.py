@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 
 from analyzer.infra import metrics
-from analyzer.model import OutputFormat, Query
-from analyzer.querying import run_query
+from analyzer.model import Query
+from analyzer.querying import respond
 from analyzer.services import Services
 from analyzer.web.auth import require
 from analyzer.web.context import services
@@ -23,36 +22,20 @@ OPENAPI = [
 ]
 
 
-def present(body: dict[str, Any], query: Query) -> dict[str, Any]:
-    """Mask PII and add the narrative or timeline text when asked for."""
-    from analyzer.infra.privacy import mask
-
-    settings = services().settings
-    if query.format is not OutputFormat.STRUCTURED:
-        from analyzer import narrate
-
-        body[query.format.value] = narrate.render(
-            "query",
-            body,
-            fmt=query.format.value,
-            verbosity=query.verbosity.value,
-            grafana_url=settings.grafana_url,
-        )
-    return mask(body)
-
-
 @bp.route("/query", methods=["GET", "POST"])
 @require("query")
 def query_logs() -> Response:
     query = parse_params(Query, request)
     started = time.perf_counter()
-    body = run_query(services(), query, tenant=g.tenant)
+    body = respond(services(), query, tenant=g.tenant)
     cache_hit = bool(body["metadata"].get("from_cache"))
     metrics.QUERIES.labels(mode=query.mode.value, cache_hit=str(cache_hit).lower()).inc()
     metrics.QUERY_DURATION.labels(mode=query.mode.value).observe(time.perf_counter() - started)
     if not cache_hit:
-        metrics.LOGS_PROCESSED.labels(source=services().source.name).inc(body["metadata"]["total_logs"])
-    return jsonify(present(body, query))
+        metrics.LOGS_PROCESSED.labels(source=services().source.name).inc(
+            body["metadata"]["total_logs"]
+        )
+    return jsonify(body)
 
 
 def register(app: Flask, services: Services) -> None:

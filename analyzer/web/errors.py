@@ -53,7 +53,9 @@ def register(app: Flask, services: Services) -> None:
         elif status == 404:
             message = f"no endpoint at {request.path}"
         _count(code)
-        response = error_response(AnalyzerError(message, code=code, suggestion=suggestion, status=status))
+        response = error_response(
+            AnalyzerError(message, code=code, suggestion=suggestion, status=status)
+        )
         if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return response
@@ -64,7 +66,7 @@ def register(app: Flask, services: Services) -> None:
         _count("INTERNAL")
         return error_response(
             AnalyzerError(
-                "the analyzer failed on this request; the failure is logged with its correlation id",
+                "the analyzer failed on this request; the failure is logged with its request id",
                 code="INTERNAL",
                 suggestion="Retry; if it persists, report the X-Correlation-ID of this response.",
                 status=500,

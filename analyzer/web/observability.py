@@ -35,7 +35,7 @@ def readyz() -> tuple[Response, int]:
     svc = services()
     try:
         source = svc.source.check()
-    except Exception as exc:  # noqa: BLE001 - readiness reports, never raises
+    except Exception as exc:
         source = {"ok": False, "detail": f"{type(exc).__name__}"}
     redis_ready, redis_detail = redis_ok(svc.redis)
     checks = {
@@ -43,7 +43,9 @@ def readyz() -> tuple[Response, int]:
         "redis": {"ok": redis_ready, "detail": redis_detail},
     }
     ready = all(c["ok"] for c in checks.values())
-    return jsonify({"status": "ready" if ready else "not ready", "checks": checks}), (200 if ready else 503)
+    return jsonify({"status": "ready" if ready else "not ready", "checks": checks}), (
+        200 if ready else 503
+    )
 
 
 @bp.get("/metrics")
@@ -67,7 +69,9 @@ def register(app: Flask, services: Services) -> None:
     def _start() -> None:
         g.started = time.perf_counter()
         incoming = request.headers.get("X-Correlation-ID", "")
-        g.correlation_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
+        g.correlation_id = (
+            incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
+        )
 
     @app.after_request
     def _finish(response: Response) -> Response:

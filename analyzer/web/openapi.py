@@ -60,7 +60,9 @@ def build_spec(module_names: tuple[str, ...]) -> dict[str, Any]:
                     "200": {"description": "OK"},
                     "4XX": {
                         "description": "Bad input, auth or rate limit",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
                     },
                 },
             }
@@ -95,7 +97,9 @@ def build_spec(module_names: tuple[str, ...]) -> dict[str, Any]:
         "info": {
             "title": "AI Logs Analyzer",
             "version": __version__,
-            "description": "Log analysis for Grafana and Loki: queries, patterns, correlation, AI usage.",
+            "description": (
+                "Log analysis for Grafana and Loki: queries, patterns, correlation, AI usage."
+            ),
         },
         "components": {
             "schemas": defs,
