@@ -1,0 +1,107 @@
+"""Grouping a batch of token sequences into templates by (position, token) frequencies.
+
+The idea is Brain's (Yu et al., 2023): the constant words of one event occur together, so they
+share one frequency in the batch. For each sequence the largest set of its words that share a
+frequency is its *root*; sequences with the same root belong together. Inside a root group a
+position whose words differ is a variable when it shows more distinct words than
+`max_constant_values` (user names, hosts, ids) and otherwise names sub-events (`SCREEN_ON` /
+`SCREEN_OFF`, `user=root` / `user=guest`), which become templates of their own; masked
+values count as one word there.
+
+Sequences of different lengths are grouped apart here; the miner folds templates that differ
+only in positions that hold masked values in every member (`fold_key`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+
+from analyzer.analysis.template_tokens import WILDCARD, is_variable
+
+Tokens = tuple[str, ...]
+
+
+def group(
+    sequences: Sequence[Tokens], weights: Sequence[int], max_constant_values: int
+) -> list[tuple[Tokens, list[int]]]:
+    """(template tokens, indices of its sequences) for every template found in the batch."""
+    by_length: dict[int, list[int]] = defaultdict(list)
+    for index, seq in enumerate(sequences):
+        by_length[len(seq)].append(index)
+    found: dict[Tokens, list[int]] = {}
+    for indices in by_length.values():
+        grouped = _group_same_length(sequences, weights, indices, max_constant_values)
+        for template, members in grouped:
+            found.setdefault(template, []).extend(members)
+    return list(found.items())
+
+
+def _group_same_length(
+    sequences: Sequence[Tokens],
+    weights: Sequence[int],
+    indices: list[int],
+    max_constant_values: int,
+) -> list[tuple[Tokens, list[int]]]:
+    frequency: Counter[tuple[int, str]] = Counter()
+    for i in indices:
+        w = weights[i]
+        for position, token in enumerate(sequences[i]):
+            frequency[(position, token)] += w
+
+    roots: dict[tuple[tuple[int, str], ...], list[int]] = defaultdict(list)
+    for i in indices:
+        seq = sequences[i]
+        counts = [frequency[(p, t)] for p, t in enumerate(seq)]
+        if not counts:
+            roots[()].append(i)
+            continue
+        shared = Counter(counts)
+        # the largest set of words with one frequency; on a tie the more frequent set
+        root_count = max(shared, key=lambda c: (shared[c], c))
+        key = tuple((p, t) for p, t in enumerate(seq) if counts[p] == root_count)
+        roots[key].append(i)
+
+    out: list[tuple[Tokens, list[int]]] = []
+    for members in roots.values():
+        out.extend(_split_root_group(sequences, members, max_constant_values))
+    return out
+
+
+def _split_root_group(
+    sequences: Sequence[Tokens], members: list[int], max_constant_values: int
+) -> list[tuple[Tokens, list[int]]]:
+    length = len(sequences[members[0]])
+    variable: list[bool] = []
+    splitting: list[int] = []
+    for position in range(length):
+        values = {sequences[i][position] for i in members}
+        if len(values) == 1:
+            variable.append(False)
+        elif len({WILDCARD if is_variable(v) else v for v in values}) > max_constant_values:
+            variable.append(True)
+        else:
+            variable.append(False)
+            splitting.append(position)
+
+    parts: dict[Tokens, list[int]] = defaultdict(list)
+    for i in members:
+        parts[tuple(sequences[i][p] for p in splitting)].append(i)
+    out = []
+    for part in parts.values():
+        seq = sequences[part[0]]
+        template = tuple(WILDCARD if variable[p] else seq[p] for p in range(length))
+        out.append((template, part))
+    return out
+
+
+def fold_key(template: Tokens, members: Sequence[Tokens]) -> Tokens:
+    """The template without the positions where every member holds a masked value.
+
+    Two templates with the same key differ only in how many values they carry (`0 bytes` against
+    `1190 bytes (1.16 KB)`), so they are one event.
+    """
+    return tuple(
+        token for position, token in enumerate(template)
+        if not all(is_variable(seq[position]) for seq in members)
+    )
