@@ -37,9 +37,20 @@ def test_each_kind_of_secret_is_replaced_by_its_placeholder(name: str) -> None:
 
 
 def test_secret_values_never_survive_masking() -> None:
-    secret_parts = ["jane.doe", "867-5309", "7946 0958", "4111111111111111", "5555-5555",
-                    "Ab12Cd34", "abc123.def456", "dozjgNryP4J3", "9f8e7d6c5b4a", "hunter2",
-                    "192.168.10.24", "8a2e:370"]
+    secret_parts = [
+        "jane.doe",
+        "867-5309",
+        "7946 0958",
+        "4111111111111111",
+        "5555-5555",
+        "Ab12Cd34",
+        "abc123.def456",
+        "dozjgNryP4J3",
+        "9f8e7d6c5b4a",
+        "hunter2",
+        "192.168.10.24",
+        "8a2e:370",
+    ]
     masked = mask_text(" | ".join(text for text, _ in SECRETS.values()))
     for part in secret_parts:
         assert part not in masked
@@ -70,8 +81,12 @@ def test_timestamps_ids_versions_and_durations_are_left_alone(text: str) -> None
 
 def test_mask_walks_nested_structures_and_keeps_keys() -> None:
     data = {"user_email": "a@b.io", "items": [{"ip": "10.0.0.7"}, ("x", 3)], "n": 5, "ok": True}
-    assert mask(data) == {"user_email": "<email>", "items": [{"ip": "<ip>"}, ("x", 3)],
-                          "n": 5, "ok": True}
+    assert mask(data) == {
+        "user_email": "<email>",
+        "items": [{"ip": "<ip>"}, ("x", 3)],
+        "n": 5,
+        "ok": True,
+    }
 
 
 def test_masking_is_idempotent() -> None:
