@@ -1,14 +1,100 @@
-"""`ai-logs demo`."""
+"""`ai-logs demo generate OUT`: deterministic DocAIche-like logs with incidents and ground truth."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
+
+PROGRESS_FROM_LINES = 200_000
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("demo", help="(not available yet)")
-    parser.set_defaults(handler=run)
+    from analyzer.demo.generator import DEFAULT_DURATION, DEFAULT_RATE, DEFAULT_SEED, DEFAULT_START
+
+    parser = sub.add_parser("demo", help="generate demo logs with injected incidents")
+    demo_sub = parser.add_subparsers(dest="demo_command", required=True, metavar="ACTION")
+    gen = demo_sub.add_parser(
+        "generate",
+        help="write <service>.jsonl, redis.log and ground_truth.json into OUT",
+        description="Same seed and options, same bytes. Incidents are spread over the duration "
+        "in non-overlapping windows.",
+    )
+    gen.add_argument("out", metavar="OUT", help="directory to write (created if missing)")
+    gen.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"default {DEFAULT_SEED}")
+    gen.add_argument("--start", default=DEFAULT_START, help=f"RFC 3339 (default {DEFAULT_START})")
+    gen.add_argument(
+        "--duration", default=DEFAULT_DURATION, help=f"e.g. 2h (default {DEFAULT_DURATION})"
+    )
+    gen.add_argument(
+        "--rate",
+        type=float,
+        default=DEFAULT_RATE,
+        help=f"log lines per minute in healthy traffic (default {DEFAULT_RATE:g})",
+    )
+    gen.add_argument(
+        "--incidents",
+        default="all",
+        help="'all', 'none' or a comma list of kinds (see `ai-logs demo kinds`)",
+    )
+    gen.add_argument("--json", action="store_true", help="print the ground truth summary as JSON")
+    gen.set_defaults(handler=run_generate)
+    kinds = demo_sub.add_parser("kinds", help="list the incident kinds")
+    kinds.set_defaults(handler=run_kinds)
 
 
-def run(args: argparse.Namespace) -> int:
-    raise SystemExit("ai-logs demo is not available yet")
+def run_generate(args: argparse.Namespace) -> int:
+    from analyzer.demo import generate
+    from analyzer.model import parse_duration
+
+    show_progress = False
+    with contextlib.suppress(ValueError):  # generate() reports a bad duration
+        show_progress = args.rate * parse_duration(args.duration) / 60 > PROGRESS_FROM_LINES
+
+    def progress(done: int, total: int) -> None:
+        print(
+            f"\rgenerating minute {done}/{total}",
+            end="" if done < total else "\n",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    truth = generate(
+        args.out,
+        seed=args.seed,
+        start=args.start,
+        duration=args.duration,
+        rate=args.rate,
+        incidents=args.incidents,
+        progress=progress if show_progress else None,
+    )
+    summary = {
+        "out": args.out,
+        "files": truth["files"],
+        "incidents": [
+            {k: i[k] for k in ("id", "kind", "root_cause_service", "start", "end")}
+            for i in truth["incidents"]
+        ],
+    }
+    if args.json:
+        from analyzer.cli.common import print_json
+
+        print_json(summary)
+        return 0
+    print(f"wrote {args.out} (seed {args.seed}, {truth['start']} .. {truth['end']})")
+    for name, lines in truth["files"].items():
+        print(f"  {name:<20} {lines:>8} lines")
+    print("  ground_truth.json")
+    for incident in summary["incidents"]:
+        window = f"{incident['start'][11:19]}..{incident['end'][11:19]}"
+        root = incident["root_cause_service"]
+        print(f"  {incident['id']:<6} {incident['kind']:<28} root cause {root:<12} {window}")
+    return 0
+
+
+def run_kinds(args: argparse.Namespace) -> int:
+    from analyzer.demo.generator import incident_catalog
+
+    for kind, spec in incident_catalog().items():
+        print(f"{kind:<28} {spec['root_cause_service']:<12} {spec['description']}")
+    return 0
