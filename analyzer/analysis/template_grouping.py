@@ -52,14 +52,15 @@ def _group_same_length(
     roots: dict[tuple[tuple[int, str], ...], list[int]] = defaultdict(list)
     for i in indices:
         seq = sequences[i]
-        counts = [frequency[(p, t)] for p, t in enumerate(seq)]
+        # masked values are not words: they never make a root
+        counts = {p: frequency[(p, t)] for p, t in enumerate(seq) if not is_variable(t)}
         if not counts:
             roots[()].append(i)
             continue
-        shared = Counter(counts)
+        shared = Counter(counts.values())
         # the largest set of words with one frequency; on a tie the more frequent set
         root_count = max(shared, key=lambda c: (shared[c], c))
-        key = tuple((p, t) for p, t in enumerate(seq) if counts[p] == root_count)
+        key = tuple((p, seq[p]) for p, c in counts.items() if c == root_count)
         roots[key].append(i)
 
     out: list[tuple[Tokens, list[int]]] = []
@@ -76,9 +77,11 @@ def _split_root_group(
     splitting: list[int] = []
     for position in range(length):
         values = {sequences[i][position] for i in members}
+        # masked values count as one word: `<*>` and `(<*>)` are both "some value"
+        distinct = {WILDCARD if is_variable(v) else v for v in values}
         if len(values) == 1:
             variable.append(False)
-        elif len({WILDCARD if is_variable(v) else v for v in values}) > max_constant_values:
+        elif distinct == {WILDCARD} or len(distinct) > max_constant_values:
             variable.append(True)
         else:
             variable.append(False)

@@ -5,6 +5,7 @@ separates fields (`=`, `:`, `,`, brackets, quotes, `#`, `|`), is written `<*>` b
 else happens: numbers, addresses, ids, sizes and times are variables in practically every log
 format, and deciding that up front lets messages of one event share one signature at once.
 The separators stay, so `uid=0` becomes `uid=<*>` and `10.0.0.1:50010` becomes `<*>:<*>`.
+Dates, quantities with their unit and file paths are values too.
 """
 
 from __future__ import annotations
@@ -19,13 +20,24 @@ _QUANTITY = (
     r"(?![\w.])"
 )
 _FIELD = r"[<>~]?[^\s=:,;()\[\]{}<>#|\"']*\d[^\s=:,;()\[\]{}<>#|\"']*"
-_VARIABLE = re.compile(f"{_QUANTITY}|{_FIELD}")
+# A calendar date with its clock time (`Fri Jun 17 07:07:00 2005`) is one value.
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*"
+_WEEKDAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*"
+_DATE = (
+    rf"\b(?:{_WEEKDAY},?\s+)?{_MONTH}\s+\d{{1,2}},?\s+"
+    r"\d{1,2}:\d{2}(?::\d{2})?(?:\s+\d{4})?\b"
+)
+# A file path (two or more segments after a leading slash) names a thing, not an event.
+_PATH = r"(?<![\w.~/])/[\w.\-~]+/[\w.\-~/]*"
+_VARIABLE = re.compile(f"{_DATE}|{_QUANTITY}|{_PATH}|{_FIELD}")
+# Brackets or quotes with nothing inside hold an empty value.
+_EMPTY_VALUES = frozenset({"()", "[]", "{}", "''", '""', "<>"})
 _DIGIT = re.compile(r"\d")
 
 
 def masked(message: str) -> str:
-    """The message with every digit-bearing field written `<*>`."""
-    if _DIGIT.search(message) is None:
+    """The message with every digit-bearing field, date and path written `<*>`."""
+    if _DIGIT.search(message) is None and "/" not in message:
         return message
     return _VARIABLE.sub(WILDCARD, message)
 
@@ -36,7 +48,7 @@ def tokens(message: str) -> tuple[str, ...]:
 
 
 def is_variable(token: str) -> bool:
-    """A token that carries no fixed wording once its variables are masked (`<*>`, `(<*>)`)."""
+    """A token with no fixed wording once its values are masked: `<*>`, `(<*>)`, `()`."""
     if WILDCARD not in token:
-        return False
+        return token in _EMPTY_VALUES
     return not any(ch.isalpha() for ch in token.replace(WILDCARD, ""))

@@ -27,7 +27,7 @@ from analyzer.analysis.template_tokens import WILDCARD, is_variable, tokens
 from analyzer.model import LogRecord, format_timestamp
 
 STATE_VERSION = 1
-MAX_CONSTANT_VALUES = 4
+MAX_CONSTANT_VALUES = 3
 MESSAGE_CACHE_SIZE = 1 << 17
 BATCH_SIZE = 1 << 16
 
