@@ -130,3 +130,11 @@ def test_minimal_verbosity_keeps_four_fields() -> None:
 def test_ids_filter_records() -> None:
     analysis = run(mode="troubleshoot", correlation_id="c3")
     assert analysis.metadata["total_logs"] == 1
+
+
+def test_aggregation_by_pattern_groups_lines_by_mined_template() -> None:
+    groups = run(mode="troubleshoot", aggregation="by_pattern").aggregations["by_pattern"]
+    top = groups[0]
+    assert top["template"] == "cache unavailable: connection refused"
+    assert top["count"] == 2
+    assert top["services"] == ["api"]
