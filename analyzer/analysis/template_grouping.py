@@ -14,6 +14,7 @@ only in positions that hold masked values in every member (`fold_key`).
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
@@ -69,6 +70,26 @@ def _group_same_length(
     return out
 
 
+def _as_values(values: set[str]) -> set[str]:
+    """The column's words with every masked value, or word shaped like one, written `<*>`.
+
+    `<*>` and `(<*>)` are both "some value"; `rhost=csnsu.nsuok.edu` is one too when the same
+    column holds `rhost=<*>`: the key takes values there, whether or not they have digits.
+    """
+    shapes = [
+        re.compile(".+".join(re.escape(part) for part in v.split(WILDCARD)), re.DOTALL)
+        for v in values
+        if WILDCARD in v and not is_variable(v)
+    ]
+    out = set()
+    for v in values:
+        if is_variable(v) or any(shape.fullmatch(v) for shape in shapes):
+            out.add(WILDCARD)
+        else:
+            out.add(v)
+    return out
+
+
 def _split_root_group(
     sequences: Sequence[Tokens], members: list[int], max_constant_values: int
 ) -> list[tuple[Tokens, list[int]]]:
@@ -77,8 +98,7 @@ def _split_root_group(
     splitting: list[int] = []
     for position in range(length):
         values = {sequences[i][position] for i in members}
-        # masked values count as one word: `<*>` and `(<*>)` are both "some value"
-        distinct = {WILDCARD if is_variable(v) else v for v in values}
+        distinct = _as_values(values)
         if len(values) == 1:
             variable.append(False)
         elif distinct == {WILDCARD} or len(distinct) > max_constant_values:
