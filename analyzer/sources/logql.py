@@ -8,7 +8,7 @@ every label name through `label_name`. Time never appears in the text: it travel
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from analyzer.errors import InvalidParameter
 from analyzer.model import DURATION_PATTERN, Query, Severity
@@ -138,7 +138,7 @@ def _is_quantifier(pattern: str, i: int) -> bool:
     """`}` quantifies only as the end of `{n,m}`; `*+?` always do outside classes."""
     if pattern[i] != "}":
         return True
-    return re.search(r"\{\d+(,\d*)?$", pattern[: i]) is not None
+    return re.search(r"\{\d+(,\d*)?$", pattern[:i]) is not None
 
 
 def _skip_class(pattern: str, i: int) -> int:
@@ -166,7 +166,7 @@ def _matcher(name: str, value: str | Sequence[str]) -> str:
         return f"{label_name(name)}={quote(value)}"
     values = list(dict.fromkeys(value))
     if not values:
-        return f"{label_name(name)}=~\".+\""
+        return f'{label_name(name)}=~".+"'
     if len(values) == 1:
         return f"{label_name(name)}={quote(values[0])}"
     return f"{label_name(name)}=~{quote('|'.join(regex_escape(v) for v in values))}"
@@ -187,6 +187,11 @@ def selector(services: Iterable[str], **labels: str | Sequence[str]) -> str:
     if not matchers:
         return ANY_SERVICE
     return "{" + ", ".join(matchers) + "}"
+
+
+def stream_selector(labels: Mapping[str, str]) -> str:
+    """The exact selector of one stream (a record's origin, a link to Grafana Explore)."""
+    return "{" + ", ".join(_matcher(k, str(v)) for k, v in sorted(labels.items())) + "}"
 
 
 # Level spellings as Loki's `detected_level` writes them plus what loggers put in a `level` label

@@ -1,0 +1,600 @@
+"""Grafana Loki over its HTTP API, behind the `LogSource` seam.
+
+Loki's answers shape this module (see tests/fixtures/loki/): results come grouped by label set,
+not in time order, and capped per request, so log reads are merged, sorted and paged on the last
+timestamp seen; errors are plain text, so their message is passed on verbatim; structured
+metadata arrives beside each line only when asked for with the categorize-labels flag, and older
+Lokis merge it into the stream labels instead, so both shapes are read.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote as url_quote
+
+import httpx
+import yaml
+
+from analyzer.errors import (
+    AnalyzerError,
+    BadQuery,
+    InvalidParameter,
+    QueryTimeout,
+    RateLimited,
+    SourceUnavailable,
+)
+from analyzer.model import LogRecord, Query
+from analyzer.model import now_ns as wall_clock_ns
+from analyzer.sources import logql
+from analyzer.sources.base import FetchResult, sort_records
+from analyzer.sources.records import parse_structured_line, record_from_mapping
+
+API = "/loki/api/v1"
+CATEGORIZE_LABELS = {"X-Loki-Response-Encoding-Flags": "categorize-labels"}
+# Loki's tenant ids: letters, digits and !-_.*'() (a `|` joins tenants for multi-tenant reads)
+_TENANT = re.compile(r"[A-Za-z0-9!._*'()|-]{1,150}")
+_MESSAGE_LIMIT = 1000
+# 400s about the window rather than the expression deserve a different hint
+_WINDOW_HINTS = (
+    ("time range exceeds the limit", "Narrow the time range; Loki refuses longer queries."),
+    ("max entries limit", "Ask for fewer lines per request (Loki caps each request)."),
+    ("end timestamp must not be before", "Give an end after the start."),
+    ("could not parse 'start'", "Send start/end as RFC 3339 or epoch numbers."),
+    ("could not parse 'end'", "Send start/end as RFC 3339 or epoch numbers."),
+)
+_RULER_LOCAL_STORE = "unsupported in rule local store"
+
+
+@dataclass(slots=True)
+class LokiEntry:
+    """One log line as Loki returned it, before it becomes a LogRecord."""
+
+    timestamp_ns: int
+    line: str
+    labels: dict[str, str]
+    metadata: dict[str, str] = field(default_factory=dict)
+    parsed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[int, str, tuple[tuple[str, str], ...]]:
+        return (self.timestamp_ns, self.line, tuple(sorted(self.labels.items())))
+
+
+@dataclass(slots=True)
+class LogPage:
+    """The merged, de-duplicated result of reading one LogQL query page by page."""
+
+    entries: list[LokiEntry]
+    truncated: bool
+    malformed: int
+    stats: dict[str, Any]
+
+
+class LokiSource:
+    """An httpx client for one Loki; one connection pool, shared by all tenants."""
+
+    name = "loki"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 30.0,
+        retries: int = 3,
+        page_size: int = 5000,
+        default_tenant: str = "fake",
+        transport: httpx.BaseTransport | None = None,
+        backoff: float = 0.25,
+        max_entries: int = 50_000,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+        self.retries = max(0, retries)
+        self.page_size = max(1, page_size)
+        self.default_tenant = default_tenant
+        self.backoff = backoff
+        self.max_entries = max_entries
+        self._client = httpx.Client(
+            base_url=self.url,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+            transport=transport,
+            headers={"User-Agent": "ai-logs-analyzer"},
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> LokiSource:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    # --- transport ---------------------------------------------------------------------------
+
+    def _tenant(self, tenant: str | None) -> str:
+        value = tenant or self.default_tenant
+        if not _TENANT.fullmatch(value):
+            raise InvalidParameter(
+                f"{value!r} is not a valid Loki tenant id",
+                code="INVALID_TENANT",
+                suggestion="Tenant ids use letters, digits and !-_.*'() (at most 150).",
+            )
+        return value
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        tenant: str | None = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        answer_as_is: frozenset[int] = frozenset(),
+    ) -> httpx.Response:
+        """Send with the tenant header; retry connect errors and 5xx with backoff, nothing else.
+
+        Statuses in `answer_as_is` come back to the caller instead of being retried or mapped.
+        """
+        sent_headers = {"X-Scope-OrgID": self._tenant(tenant), **(headers or {})}
+        attempt = 0
+        while True:
+            try:
+                response = self._client.request(
+                    method, path, params=params, content=content, headers=sent_headers
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                if attempt < self.retries:
+                    self._sleep(attempt)
+                    attempt += 1
+                    continue
+                raise SourceUnavailable(
+                    f"cannot reach Loki at {self.url} after {attempt + 1} attempts: {exc}"
+                ) from exc
+            except httpx.TimeoutException as exc:
+                # A query that timed out would time out again: no retry
+                raise QueryTimeout(
+                    f"Loki did not answer {path} within {self.timeout:g}s",
+                    suggestion="Narrow the time range or add service filters, then retry.",
+                ) from exc
+            except httpx.TransportError as exc:
+                raise SourceUnavailable(f"connection to Loki at {self.url} failed: {exc}") from exc
+            status = response.status_code
+            if status < 400 or status in answer_as_is:
+                return response
+            if status >= 500 and status != 504 and attempt < self.retries:
+                self._sleep(attempt)
+                attempt += 1
+                continue
+            raise self._error(response, path, attempts=attempt + 1)
+
+    def _sleep(self, attempt: int) -> None:
+        time.sleep(self.backoff * (2**attempt))
+
+    def _error(self, response: httpx.Response, path: str, *, attempts: int) -> AnalyzerError:
+        """Loki's plain-text answer as the error a caller can act on."""
+        status = response.status_code
+        text = response.text.strip()[:_MESSAGE_LIMIT]
+        if status == 400:
+            hint = next((h for needle, h in _WINDOW_HINTS if needle in text), None)
+            return BadQuery(text or "Loki rejected the query", suggestion=hint)
+        if status == 404:
+            return SourceUnavailable(
+                f"Loki answered 404 for {path}: the Loki URL or path looks wrong "
+                f"(LOKI_URL is {self.url}; Loki said: {text or 'not found'})",
+                code="LOKI_NOT_FOUND",
+                status=502,
+                suggestion="Set LOKI_URL to Loki's base URL (e.g. http://loki:3100), "
+                "without /loki/api/v1, and check that this Loki version has the endpoint.",
+            )
+        if status == 429:
+            return RateLimited(f"Loki is throttling this tenant: {text}", code="LOKI_RATE_LIMITED")
+        if status == 504:
+            return QueryTimeout(f"Loki timed out on {path}: {text}")
+        if status >= 500:
+            return SourceUnavailable(
+                f"Loki answered {status} for {path} after {attempts} attempts: {text}"
+            )
+        return AnalyzerError(
+            f"Loki refused {path} with {status}: {text}",
+            code="LOKI_REJECTED",
+            status=502,
+            suggestion="Check the tenant (X-Scope-OrgID) and any auth proxy in front of Loki.",
+        )
+
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None = None,
+        *,
+        tenant: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """GET a Loki JSON endpoint; the `data` of a `{"status","data"}` envelope, else the body."""
+        response = self.request("GET", path, params=params, tenant=tenant, headers=headers)
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise SourceUnavailable(
+                f"Loki answered {path} with something that is not JSON: {response.text[:200]!r}",
+                code="LOKI_BAD_RESPONSE",
+                status=502,
+            ) from exc
+        if isinstance(body, dict) and "status" in body and "data" in body:
+            if body["status"] != "success":
+                raise BadQuery(str(body.get("error") or body.get("message") or body))
+            return body["data"]
+        return body
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def query_range(
+        self,
+        query: str,
+        start_ns: int,
+        end_ns: int,
+        *,
+        limit: int | None = None,
+        direction: str | None = None,
+        step: str | int | None = None,
+        tenant: str | None = None,
+    ) -> dict[str, Any]:
+        """Raw `data` of /query_range (streams for log queries, matrix for metric queries)."""
+        params: dict[str, str] = {"query": query, "start": str(start_ns), "end": str(end_ns)}
+        if limit is not None:
+            params["limit"] = str(limit)
+        if direction is not None:
+            params["direction"] = direction
+        if step is not None:
+            params["step"] = str(step)
+        return self.get(f"{API}/query_range", params, tenant=tenant, headers=CATEGORIZE_LABELS)
+
+    def query(
+        self, query: str, time_ns: int | None = None, *, tenant: str | None = None
+    ) -> dict[str, Any]:
+        """Raw `data` of the instant /query (vector or scalar)."""
+        params = {"query": query}
+        if time_ns is not None:
+            params["time"] = str(time_ns)
+        return self.get(f"{API}/query", params, tenant=tenant, headers=CATEGORIZE_LABELS)
+
+    def read_logs(
+        self,
+        query: str,
+        start_ns: int,
+        end_ns: int,
+        *,
+        limit: int,
+        direction: str = "backward",
+        tenant: str | None = None,
+    ) -> LogPage:
+        """Up to `limit` entries of a log query, paging past Loki's per-request cap.
+
+        Each page asks for the entries after the last timestamp seen (inclusive, because several
+        entries can share a nanosecond), so entries at the boundary come back and are dropped
+        by key. One entry beyond `limit` is read so `truncated` is exact.
+        """
+        backward = direction == "backward"
+        target = limit + 1
+        entries: list[LokiEntry] = []
+        seen: set[tuple[int, str, tuple[tuple[str, str], ...]]] = set()
+        malformed = 0
+        stats: dict[str, Any] = {"pages": 0}
+        low, high = start_ns, end_ns
+        boundary: int | None = None
+        while low < high and len(entries) < target:
+            repeats = 0 if boundary is None else sum(e.timestamp_ns == boundary for e in entries)
+            ask = min(self.page_size, target - len(entries) + repeats)
+            data = self.query_range(
+                query, low, high, limit=ask, direction=direction, tenant=tenant
+            )
+            page, bad = streams_entries(data)
+            malformed += bad
+            _add_stats(stats, data)
+            page.sort(key=lambda e: e.timestamp_ns, reverse=backward)
+            fresh = [e for e in page if e.key not in seen]
+            for entry in fresh:
+                seen.add(entry.key)
+            entries.extend(fresh)
+            if len(page) < ask:
+                break  # Loki had nothing more in [low, high)
+            last = page[-1].timestamp_ns
+            if not fresh:
+                # a full page of one nanosecond already seen: step past it
+                if backward:
+                    high = last
+                else:
+                    low = last + 1
+                boundary = None
+                continue
+            boundary = last
+            if backward:
+                high = last + 1
+            else:
+                low = last
+        entries.sort(key=lambda e: e.timestamp_ns, reverse=backward)
+        return LogPage(entries[:limit], len(entries) > limit, malformed, stats)
+
+    def fetch(
+        self, query: Query, *, tenant: str | None = None, limit: int | None = None
+    ) -> FetchResult:
+        """Records for a Query, newest first when over the limit (recent lines matter most)."""
+        window = query.window(now=self.now_ns())
+        text = logql.log_query(query)
+        wanted = min(limit or self.max_entries, self.max_entries)
+        page = self.read_logs(
+            text, window.start_ns, window.end_ns, limit=wanted, direction="backward", tenant=tenant
+        )
+        records, malformed = entries_to_records(page.entries)
+        return FetchResult(
+            records=sort_records(records),
+            window=window,
+            truncated=page.truncated,
+            malformed_lines=page.malformed + malformed,
+            queries=[text],
+            stats=page.stats,
+        )
+
+    # --- metadata ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _window_params(start_ns: int | None, end_ns: int | None) -> dict[str, str]:
+        params = {}
+        if start_ns is not None:
+            params["start"] = str(start_ns)
+        if end_ns is not None:
+            params["end"] = str(end_ns)
+        return params
+
+    def labels(
+        self, *, start_ns: int | None = None, end_ns: int | None = None, tenant: str | None = None
+    ) -> list[str]:
+        data = self.get(f"{API}/labels", self._window_params(start_ns, end_ns), tenant=tenant)
+        return list(data or [])
+
+    def label_values(
+        self,
+        label: str,
+        *,
+        tenant: str | None = None,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        query: str | None = None,
+    ) -> list[str]:
+        params = self._window_params(start_ns, end_ns)
+        if query:
+            params["query"] = query
+        path = f"{API}/label/{logql.label_name(label)}/values"
+        return list(self.get(path, params, tenant=tenant) or [])
+
+    def services(self, *, tenant: str | None = None) -> list[str]:
+        """`service` values, else Loki's derived `service_name` (streams pushed without one)."""
+        return self.label_values("service", tenant=tenant) or self.label_values(
+            "service_name", tenant=tenant
+        )
+
+    def series(
+        self,
+        match: str | Sequence[str],
+        *,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        tenant: str | None = None,
+    ) -> list[dict[str, str]]:
+        matches = [match] if isinstance(match, str) else list(match)
+        params = [("match[]", m) for m in matches]
+        params += list(self._window_params(start_ns, end_ns).items())
+        return list(self.get(f"{API}/series", params, tenant=tenant) or [])
+
+    def volume(
+        self,
+        query: str,
+        *,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        target_labels: Sequence[str] = (),
+        limit: int | None = None,
+        step: str | int | None = None,
+        tenant: str | None = None,
+    ) -> dict[str, Any]:
+        """Bytes per label set (`index/volume`, a vector); with `step`, over time (a matrix)."""
+        params: dict[str, str] = {"query": query, **self._window_params(start_ns, end_ns)}
+        if target_labels:
+            params["targetLabels"] = ",".join(logql.label_name(t) for t in target_labels)
+        if limit is not None:
+            params["limit"] = str(limit)
+        path = f"{API}/index/volume"
+        if step is not None:
+            params["step"] = str(step)
+            path = f"{API}/index/volume_range"
+        return self.get(path, params, tenant=tenant)
+
+    def index_stats(
+        self,
+        query: str,
+        *,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        tenant: str | None = None,
+    ) -> dict[str, int]:
+        params = {"query": query, **self._window_params(start_ns, end_ns)}
+        return self.get(f"{API}/index/stats", params, tenant=tenant)
+
+    def patterns(
+        self,
+        query: str,
+        *,
+        start_ns: int | None = None,
+        end_ns: int | None = None,
+        step: str | int | None = None,
+        tenant: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Loki's detected patterns: `[{"pattern", "samples": [(unix seconds, count), ...]}]`."""
+        params = {"query": query, **self._window_params(start_ns, end_ns)}
+        if step is not None:
+            params["step"] = str(step)
+        out = []
+        for item in self.get(f"{API}/patterns", params, tenant=tenant) or []:
+            samples = [(int(ts), int(count)) for ts, count in item.get("samples") or []]
+            out.append({"pattern": str(item.get("pattern", "")), "samples": samples})
+        return out
+
+    def now_ns(self) -> int:
+        return wall_clock_ns()
+
+    def check(self) -> dict[str, Any]:
+        """GET /ready once, without retries: readiness probes want the current answer."""
+        try:
+            response = self._client.get("/ready", timeout=min(self.timeout, 5.0))
+        except httpx.HTTPError as exc:
+            return {"ok": False, "detail": f"cannot reach Loki at {self.url}: {exc}"}
+        detail = response.text.strip() or f"HTTP {response.status_code}"
+        return {"ok": response.status_code == 200, "detail": detail}
+
+    # --- ruler -------------------------------------------------------------------------------
+
+    def list_rules(self, *, tenant: str | None = None) -> dict[str, Any]:
+        """Rule groups by namespace, parsed from the ruler's YAML answer."""
+        response = self.request("GET", f"{API}/rules", tenant=tenant, answer_as_is=frozenset({404}))
+        if response.status_code == 404:
+            if "no rule groups found" in response.text:
+                return {}
+            raise self._error(response, f"{API}/rules", attempts=1)
+        try:
+            data = yaml.safe_load(response.text)
+        except yaml.YAMLError as exc:
+            raise SourceUnavailable(
+                f"Loki's ruler answered YAML that does not parse: {exc}",
+                code="LOKI_BAD_RESPONSE",
+                status=502,
+            ) from exc
+        return data if isinstance(data, dict) else {}
+
+    def push_rule_group(
+        self, namespace: str, yaml_text: str, *, tenant: str | None = None
+    ) -> None:
+        """POST a rule group; a ruler on local storage is read-only and says so with a 500."""
+        tenant_id = self._tenant(tenant)
+        path = f"{API}/rules/{url_quote(namespace, safe='')}"
+        response = self.request(
+            "POST",
+            path,
+            tenant=tenant_id,
+            content=yaml_text.encode(),
+            headers={"Content-Type": "application/yaml"},
+            answer_as_is=frozenset({500}),
+        )
+        if response.status_code != 500:
+            return
+        text = response.text.strip()
+        if _RULER_LOCAL_STORE in text:
+            raise AnalyzerError(
+                f"Loki's ruler uses local rule storage, which is read-only over the API "
+                f"(Loki said: {text})",
+                code="RULER_READ_ONLY",
+                status=409,
+                suggestion=f"Place the YAML in ruler_rules/{tenant_id}/ (Loki's rules "
+                "directory); Loki loads it at its next poll.",
+            )
+        raise self._error(response, path, attempts=1)
+
+
+# --- response shapes ----------------------------------------------------------------------------
+
+
+def streams_entries(data: Mapping[str, Any]) -> tuple[list[LokiEntry], int]:
+    """Flatten a `streams` result; count values that are not `[ts, line(, metadata)]`."""
+    entries: list[LokiEntry] = []
+    malformed = 0
+    for stream in data.get("result") or []:
+        labels = {str(k): str(v) for k, v in (stream.get("stream") or {}).items()}
+        for value in stream.get("values") or []:
+            entry = _entry(value, labels)
+            if entry is None:
+                malformed += 1
+            else:
+                entries.append(entry)
+    return entries, malformed
+
+
+def _entry(value: Any, labels: dict[str, str]) -> LokiEntry | None:
+    if not isinstance(value, list | tuple) or len(value) < 2:
+        return None
+    try:
+        timestamp_ns = int(value[0])
+    except (TypeError, ValueError):
+        return None
+    extra = value[2] if len(value) > 2 and isinstance(value[2], dict) else {}
+    return LokiEntry(
+        timestamp_ns=timestamp_ns,
+        line=value[1] if isinstance(value[1], str) else str(value[1]),
+        labels=labels,
+        metadata=dict(extra.get("structuredMetadata") or {}),
+        parsed=dict(extra.get("parsed") or {}),
+    )
+
+
+def entries_to_records(entries: Sequence[LokiEntry]) -> tuple[list[LogRecord], int]:
+    """Records from entries; a line that looks like JSON but does not parse counts as malformed
+    and is kept as plain text."""
+    records: list[LogRecord] = []
+    malformed = 0
+    origins: dict[tuple[tuple[str, str], ...], str] = {}
+    for entry in entries:
+        key = tuple(sorted(entry.labels.items()))
+        origin = origins.get(key)
+        if origin is None:
+            origin = origins[key] = logql.stream_selector(entry.labels)
+        records.append(_record(entry, origin))
+        if entry.line.lstrip().startswith("{") and parse_structured_line(entry.line) is None:
+            malformed += 1
+    return records, malformed
+
+
+def _record(entry: LokiEntry, origin: str) -> LogRecord:
+    line_fields = parse_structured_line(entry.line) or {}
+    # the line's own (typed) values win over Loki's string copies of them
+    parsed = {k: v for k, v in entry.parsed.items() if not k.endswith("_extracted")}
+    mapping = {**entry.metadata, **parsed, **line_fields}
+    return record_from_mapping(
+        mapping,
+        timestamp_ns=entry.timestamp_ns,
+        labels=entry.labels,
+        raw=entry.line,
+        origin=origin,
+    )
+
+
+_STATS_FIELDS = {
+    "execTime": "exec_time_s",
+    "queueTime": "queue_time_s",
+    "totalLinesProcessed": "lines_processed",
+    "totalBytesProcessed": "bytes_processed",
+    "totalEntriesReturned": "entries_returned",
+}
+
+
+def _add_stats(stats: dict[str, Any], data: Mapping[str, Any]) -> None:
+    """Sum the few summary fields worth showing; the block's shape grows between versions."""
+    stats["pages"] = stats.get("pages", 0) + 1
+    summary = (data.get("stats") or {}).get("summary") or {}
+    for source, target in _STATS_FIELDS.items():
+        value = summary.get(source)
+        if isinstance(value, int | float):
+            stats[target] = round(stats.get(target, 0) + value, 6)
+
+
+def iter_samples(data: Mapping[str, Any]) -> Iterator[tuple[dict[str, str], float, float]]:
+    """(labels, unix seconds, value) from a matrix or vector result; values arrive as strings."""
+    for series in data.get("result") or []:
+        metric = {str(k): str(v) for k, v in (series.get("metric") or {}).items()}
+        points = series.get("values")
+        if points is None and series.get("value") is not None:
+            points = [series["value"]]
+        for ts, value in points or []:
+            yield metric, float(ts), float(value)
