@@ -14,6 +14,7 @@ WEB_MODULES = (
     "analyzer.web.errors",
     "analyzer.web.observability",
     "analyzer.web.agent_api",
+    "analyzer.web.datasource",
 )
 
 
