@@ -26,6 +26,8 @@ def _ref(value: Any) -> tuple[str | None, str | None]:
 def _check_ref(ref: Any, line: int, where: str, known: dict[str, str], path: str,
                problems: list[Problem]) -> None:
     uid, kind = _ref(ref)
+    if isinstance(ref, LineDict) and "uid" in ref:
+        line = ref.line_of("uid")
     if uid is None or uid in BUILTIN_UIDS or uid.startswith("$"):
         return
     if uid not in known:

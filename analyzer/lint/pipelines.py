@@ -254,8 +254,9 @@ def _check_metrics(stage: Stage, known: set[str], path: str, problems: list[Prob
         metric_type = str(spec.get("type", "")).lower()
         settings = spec.get("config") or {}
         if metric_type not in METRIC_TYPES:
+            type_line = spec.line_of("type") if isinstance(spec, LineDict) else stage.line
             problems.append(Problem(
-                CHECK, path, stage.line,
+                CHECK, path, type_line,
                 f"metric `{name}` has type `{spec.get('type')}`; it must be Counter, Gauge or "
                 f"Histogram (Promtail accepts this at -check-syntax and fails at start)",
             ))
@@ -279,7 +280,10 @@ def _check_metrics(stage: Stage, known: set[str], path: str, problems: list[Prob
 
 
 def check_pipeline(pipeline: Pipeline, problems: list[Problem]) -> None:
-    _walk(pipeline.stages, set(pipeline.initial_labels), pipeline.path, problems)
+    found: list[Problem] = []
+    _walk(pipeline.stages, set(pipeline.initial_labels), pipeline.path, found)
+    # a stage list shared through a YAML anchor is walked once per use: report it once
+    problems += [p for p in dict.fromkeys(found) if p not in problems]
 
 
 def iter_match_selectors(stages: list[Stage]) -> Iterator[tuple[int, str]]:
