@@ -450,7 +450,11 @@ class LokiSource:
     def check(self) -> dict[str, Any]:
         """GET /ready once, without retries: readiness probes want the current answer."""
         try:
-            response = self._client.get("/ready", timeout=min(self.timeout, 5.0))
+            response = self._client.get(
+                "/ready",
+                headers={"X-Scope-OrgID": self.default_tenant},
+                timeout=min(self.timeout, 5.0),
+            )
         except httpx.HTTPError as exc:
             return {"ok": False, "detail": f"cannot reach Loki at {self.url}: {exc}"}
         detail = response.text.strip() or f"HTTP {response.status_code}"

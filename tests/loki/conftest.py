@@ -150,6 +150,7 @@ class RecordedLoki:
 def _handler(loki: RecordedLoki) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body are two writes
 
         def _serve(self) -> None:
             parts = urlsplit(self.path)
