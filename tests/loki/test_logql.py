@@ -218,3 +218,31 @@ def test_quantile_query_places_the_quantile_first() -> None:
 def test_metric_queries_refuse_unchecked_names_and_ranges(call: Callable[[], str]) -> None:
     with pytest.raises(InvalidParameter):
         call()
+
+
+def test_built_queries_parse_with_grafanas_logql_grammar() -> None:
+    from analyzer.lint.grammar import GrammarUnavailable, check_logql
+
+    hostile = Query(
+        services=["api", "web.v2"],
+        correlation_id='abc"} |= "x',
+        user_id="u\\1",
+        severity_threshold="warn",
+        exclude_patterns=[r'health "\d+"'],
+    )
+    expressions = [
+        logql.log_query(hostile),
+        logql.log_query(Query()),
+        logql.count_by_service(hostile, "5m"),
+        logql.rate_by_service(Query(severity_threshold="error")),
+        logql.tokens_by_model(hostile),
+        logql.unwrap_query(
+            "quantile_over_time", logql.selector(["api"]), "duration", "10m", quantile=0.95
+        ),
+        logql.stream_selector({"service": "api", "env": "dev\n"}),
+    ]
+    try:
+        results = check_logql(expressions)
+    except GrammarUnavailable as exc:
+        pytest.skip(exc.message)
+    assert [(r.expr, r.errors) for r in results] == [(e, []) for e in expressions]
