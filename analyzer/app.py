@@ -15,6 +15,9 @@ WEB_MODULES = (
     "analyzer.web.observability",
     "analyzer.web.agent_api",
     "analyzer.web.datasource",
+    "analyzer.web.webhooks",
+    "analyzer.web.analyses_api",
+    "analyzer.web.reports",
     "analyzer.web.correlation_api",
     "analyzer.web.conversation_api",
 )

@@ -1,0 +1,95 @@
+"""What an alert notification means for the analysis: ids, services, window, Grafana targets.
+
+Payloads: tests/fixtures/grafana_webhook/ (see its README): Grafana's documented webhook example
+(grafana/grafana docs, webhook-notifier.md) and the webhook notifier test's message
+(grafana/alerting receivers/webhook/v1/webhook_test.go), both verbatim.
+"""
+
+from __future__ import annotations
+
+import pytest
+from alert_helpers import load_payload, retarget
+
+from analyzer.alerting import (
+    PayloadError,
+    alert_query,
+    alert_services,
+    analysis_window,
+    parse_notification,
+)
+from analyzer.model import NS_PER_SECOND, instant_ns
+
+
+def test_grouped_notification_makes_one_alert_per_entry() -> None:
+    notification = parse_notification(load_payload("docs_grouped_firing.json"))
+    assert [a.name for a in notification.alerts] == ["High memory usage", "High CPU usage"]
+    assert notification.org_id == 1
+    assert all(a.ends_at is None for a in notification.alerts)  # Go's zero time means "not ended"
+
+
+def test_same_fingerprint_and_start_give_the_same_analysis_id() -> None:
+    first = parse_notification(load_payload("docs_grouped_firing.json")).alerts[0]
+    again = parse_notification(load_payload("docs_grouped_firing.json")).alerts[0]
+    later = parse_notification(
+        retarget(load_payload("docs_grouped_firing.json"), starts_at="2021-10-12T10:51:03Z")
+    ).alerts[0]
+    assert first.key == again.key
+    assert first.key != later.key  # a new firing of the same rule is a new analysis
+
+
+def test_dashboard_and_panel_come_from_grafanas_urls() -> None:
+    alert = parse_notification(retarget(load_payload("alerting_single_firing.json"), panel_id=2)).alerts[0]
+    assert alert.dashboard_uid == "abcd"
+    assert alert.panel_id == 2
+
+
+def test_a_non_numeric_panel_is_left_out() -> None:
+    alert = parse_notification(load_payload("alerting_single_firing.json")).alerts[0]
+    assert alert.dashboard_uid == "abcd"
+    assert alert.panel_id is None  # the notifier test's panel "efgh" is no panel id
+
+
+def test_service_labels_become_service_filters() -> None:
+    payload = retarget(load_payload("alerting_single_firing.json"), labels={"service": "api|worker"})
+    assert alert_services(parse_notification(payload).alerts[0]) == ["api", "worker"]
+
+
+def test_labels_without_a_service_read_every_service() -> None:
+    alert = parse_notification(load_payload("docs_grouped_firing.json")).alerts[0]
+    assert alert_services(alert) == []
+
+
+def test_workspace_label_becomes_the_workspace_filter() -> None:
+    payload = retarget(load_payload("alerting_single_firing.json"), labels={"workspace": "ws-marketing"})
+    query = alert_query(parse_notification(payload).alerts[0], lookback="30m", now_ns=instant_ns("2026-11-24T09:00:00Z"))
+    assert query.workspace_id == "ws-marketing"
+
+
+def test_window_runs_from_start_minus_lookback_to_now() -> None:
+    alert = parse_notification(retarget(load_payload("alerting_single_firing.json"))).alerts[0]
+    now = alert.starts_ns + 600 * NS_PER_SECOND
+    start, end = analysis_window(alert, lookback="30m", now_ns=now)
+    assert start == alert.starts_ns - 1800 * NS_PER_SECOND
+    assert end == now
+
+
+def test_window_of_a_resolved_alert_ends_at_its_end() -> None:
+    alert = parse_notification(retarget(load_payload("alerting_single_firing.json"))).alerts[0]
+    resolved = alert.starts_ns + 300 * NS_PER_SECOND
+    _, end = analysis_window(alert, lookback="30m", now_ns=alert.starts_ns + 3600 * NS_PER_SECOND,
+                             resolved_at_ns=resolved)
+    assert end == resolved
+
+
+@pytest.mark.parametrize(
+    ("body", "fragment"),
+    [
+        ([], "JSON object"),
+        ({"alerts": []}, "non-empty"),
+        ({"alerts": [{"status": "pending", "startsAt": "2021-10-12T09:51:03Z"}]}, "status"),
+        ({"alerts": [{"status": "firing", "startsAt": "yesterday"}]}, "startsAt"),
+    ],
+)
+def test_malformed_notifications_are_refused_with_the_reason(body: object, fragment: str) -> None:
+    with pytest.raises(PayloadError, match=fragment):
+        parse_notification(body)
