@@ -67,7 +67,7 @@ def with_text(
     from analyzer.narrate import render
 
     body["format"] = fmt.value
-    body["text"] = render(
+    body[fmt.value] = render(
         kind,
         body,
         fmt=fmt.value,

@@ -86,3 +86,15 @@ def test_workspace_summary_has_the_issue_fields(client: FlaskClient) -> None:
         "cost_breakdown",
     } <= set(body)
     assert body["total_requests"] > 0
+
+
+def test_narrative_format_adds_the_text_beside_the_structured_body(
+    client: FlaskClient, demo: Any
+) -> None:
+    request = failed_request(demo, "database_outage")
+    body = client.get(
+        f"/api/v1/ai_logs/correlate?correlation_id={request['correlation_id']}&format=narrative"
+    ).get_json()
+    assert body["format"] == "narrative"
+    assert "Where it started: It started at anythingllm" in body["narrative"]
+    assert body["failing_hop"] == "anythingllm"
