@@ -2,6 +2,13 @@
 
 Everything random comes from one `random.Random(seed)` consumed in a fixed order, and lines are
 written in a fixed order, so the same seed and options give byte-identical files.
+
+Ground truth is measured from what was written, not from intentions: an incident's
+`error_lines` counts its error lines per service (redis's `#` warnings for redis, which has no
+error level) and `root_logs_first` says whether the root cause logged the incident's first one;
+a conversation's tokens are the sum of `tokens_used` on its lines (only anythingllm's completion
+line carries tokens), `errors` its error lines and `turns` the chats the browser sent.
+`requests[].total_duration_ms` is the entry service's time from first to last line.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ and mtime, so an unchanged file is never re-parsed whole):
   span, so a query seeks straight to the blocks that overlap its window (gzip files, which
   cannot seek, are re-streamed instead).
 Matches are kept in a heap of the newest `limit`, so memory is bounded by `limit`, not file size.
+`malformed_lines` counts the malformed lines of every file whose time span meets the window.
 """
 
 from __future__ import annotations
