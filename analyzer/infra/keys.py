@@ -1,5 +1,8 @@
 """API keys: stored as sha256 hashes in a YAML file, each with a name, tenants, scopes, limits.
 
+An entry may instead name an environment variable (`key_env`) that holds the key, for
+containers that receive it as a secret (docker-compose, Kubernetes); it is hashed on load.
+
 The file is re-read when it changes, so `ai-logs keys create` takes effect without a restart.
 A key is never stored or logged in clear; only its name appears in logs.
 """
@@ -32,6 +35,14 @@ class Principal:
     @property
     def identity(self) -> str:
         return f"key:{self.name}"
+
+
+def _entry_digest(entry: dict[str, Any]) -> str | None:
+    """`sha256: <hex>`, or `key_env: VAR` for deployments that inject the key as a secret."""
+    if "sha256" in entry:
+        return str(entry["sha256"]).lower()
+    value = os.environ.get(str(entry.get("key_env", "")))
+    return hash_key(value) if value else None
 
 
 def hash_key(key: str) -> str:
@@ -67,7 +78,10 @@ class KeyStore:
                 raise ValueError(
                     f"{self.path}: key {entry.get('name')!r} has unknown scopes {sorted(unknown)}"
                 )
-            table[str(entry["sha256"]).lower()] = Principal(
+            digest = _entry_digest(entry)
+            if digest is None:
+                continue  # key_env names a variable that is not set: the key does not exist
+            table[digest] = Principal(
                 name=str(entry["name"]),
                 tenants=tuple(str(t) for t in entry.get("tenants") or ()),
                 scopes=scopes,

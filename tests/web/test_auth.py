@@ -95,3 +95,16 @@ def test_open_mode_refuses_non_loopback_clients(make_app: Callable[..., Flask]) 
 def test_open_mode_answers_loopback_clients(make_app: Callable[..., Flask]) -> None:
     client = make_app().test_client()
     assert client.get(URL, environ_base={"REMOTE_ADDR": "127.0.0.1"}).status_code == 200
+
+
+def test_key_named_by_environment_variable_is_accepted(
+    make_app: Callable[..., Flask], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "env-keys.yaml"
+    path.write_text(
+        "keys:\n  - name: grafana\n    key_env: TEST_GRAFANA_KEY\n    tenants: [fake]\n    scopes: [query]\n"
+    )
+    monkeypatch.setenv("TEST_GRAFANA_KEY", "ailk_from-a-secret")
+    client = make_app(api_keys_file=str(path)).test_client()
+    assert client.get(URL, headers={"X-API-Key": "ailk_from-a-secret"}).status_code == 200
+    assert client.get(URL, headers={"X-API-Key": "ailk_other"}).status_code == 401
