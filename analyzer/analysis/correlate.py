@@ -23,6 +23,9 @@ from analyzer.model import NS_PER_SECOND, LogRecord, Severity, format_timestamp
 NS_PER_MS = 1_000_000
 # A service is a bottleneck when its own time (not waiting on callees) is this share of the total.
 BOTTLENECK_SHARE = 0.4
+# Answers that refuse a request rather than break on it: the fault lies with what was sent.
+REJECTION_STATUSES = frozenset({401, 403, 429})
+SLOW_REQUEST_NS = 1_000 * NS_PER_MS
 
 SPAN_KEYS = ("span_id", "spanId", "span")
 PARENT_KEYS = ("parent_span_id", "parentSpanId", "parent_id", "parent_span")
@@ -67,7 +70,8 @@ class Hop:
     error_type: str | None = None
     status_code: int | None = None
     inferred: bool = False  # named by a caller but wrote no line of its own
-    unreachable: bool = False  # a caller's error line names it as the peer that failed
+    blamed_by: list[str] = field(default_factory=list)  # callers whose error lines name it
+    rejections: int = 0  # errors that answered 401/403/429
     self_ns: int = 0
 
     @property
@@ -79,14 +83,25 @@ class Hop:
         return max(0, self.end_ns - self.start_ns)
 
     @property
+    def unreachable(self) -> bool:
+        return self.inferred and bool(self.blamed_by)
+
+    @property
     def failed(self) -> bool:
-        return self.errors > 0 or self.unreachable
+        return self.errors > 0 or bool(self.blamed_by)
+
+    @property
+    def only_rejected(self) -> bool:
+        """It refused the request (auth, rate limit) rather than failing on it."""
+        return self.errors > 0 and self.rejections == self.errors
 
     @property
     def status(self) -> str:
         if self.errors:
-            return "error"
-        return "unreachable" if self.unreachable else "ok"
+            return "rejected" if self.only_rejected else "error"
+        if self.blamed_by:
+            return "unreachable" if self.inferred else "failed_per_caller"
+        return "ok"
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -106,6 +121,8 @@ class Hop:
         if self.first_error:
             data["first_error"] = self.first_error
             data["first_error_at"] = format_timestamp(self.first_error_ns or self.first_ns)
+        if self.blamed_by:
+            data["blamed_by"] = self.blamed_by
         if self.error_type:
             data["error_type"] = self.error_type
         if self.status_code is not None:
@@ -226,6 +243,7 @@ def request_flow(
         graph.add_node(name)
     _explicit_edges(graph, own, hops, names)
     _time_order_edges(graph, hops)
+    _blame(graph, own, hops)
     root = _root(graph, hops)
     _self_times(graph, hops)
     path = _critical_path(graph, hops, root)
@@ -266,6 +284,7 @@ def _hops(records: list[LogRecord]) -> dict[str, Hop]:
         status = _status_code(record)
         if record.is_error:
             hop.errors += 1
+            hop.rejections += status in REJECTION_STATUSES
             if hop.first_error is None:
                 hop.first_error = record.message
                 hop.first_error_ns = record.timestamp_ns
@@ -352,7 +371,7 @@ def _link(
     graph: nx.DiGraph, hops: dict[str, Hop], record: LogRecord, peer: str, evidence: str
 ) -> None:
     """An edge from the logging service to the peer it names; a silent peer becomes an inferred
-    hop, unreachable when the naming line is an error."""
+    hop (unreachable once a caller's error line names it)."""
     if peer == record.service:
         return
     hop = hops.get(peer)
@@ -365,13 +384,25 @@ def _link(
         hop.first_ns = min(hop.first_ns, record.timestamp_ns)
         hop.start_ns = min(hop.start_ns, record.timestamp_ns)
         hop.last_ns = max(hop.last_ns, record.timestamp_ns)
-        if record.is_error:
-            hop.unreachable = True
-            hop.level = max(hop.level, record.level)
-            if hop.first_error is None:
+    _add_edge(graph, record.service, peer, evidence)
+
+
+def _blame(graph: nx.DiGraph, records: list[LogRecord], hops: dict[str, Hop]) -> None:
+    """A caller's error line that names one of its callees points at that callee, which matters
+    most when the callee itself logged nothing about the failure."""
+    for record in records:
+        if not record.is_error:
+            continue
+        for callee in graph.successors(record.service):
+            if not re.search(rf"(?<![\w-]){re.escape(callee)}(?![\w-])", record.message, re.I):
+                continue
+            hop = hops[callee]
+            if record.service not in hop.blamed_by:
+                hop.blamed_by.append(record.service)
+            if hop.first_error is None and not hop.errors:
                 hop.first_error = f"{record.service}: {record.message}"
                 hop.first_error_ns = record.timestamp_ns
-    _add_edge(graph, record.service, peer, evidence)
+                hop.level = max(hop.level, record.level)
 
 
 def _time_order_edges(graph: nx.DiGraph, hops: dict[str, Hop]) -> None:
@@ -439,12 +470,18 @@ def _critical_path(graph: nx.DiGraph, hops: dict[str, Hop], root: str | None) ->
 
 
 def _failing_hop(graph: nx.DiGraph, hops: dict[str, Hop], path: list[str]) -> str | None:
-    """The failed service furthest downstream: a failed hop none of whose callees failed."""
+    """The failed service furthest downstream: a failed hop none of whose callees failed.
+
+    Hops that only refused the request (401/403/429) are not faults; when every failed hop only
+    refused, the request was turned away and the entry-most refusing hop is reported."""
     failed = [name for name, hop in hops.items() if hop.failed]
     if not failed:
         return None
-    leaves = [n for n in failed if not any(hops[c].failed for c in nx.descendants(graph, n))]
-    candidates = leaves or failed
+    faults = [name for name in failed if not hops[name].only_rejected]
+    if not faults:
+        return min(failed, key=lambda n: (_depth(graph, path, n), hops[n].first_ns, n))
+    leaves = [n for n in faults if not any(c in faults for c in nx.descendants(graph, n))]
+    candidates = leaves or faults
 
     def rank(name: str) -> tuple[int, int, int, str]:
         hop = hops[name]
@@ -488,7 +525,9 @@ def _recommendations(result: CorrelationResult) -> list[str]:
                 f"The errors in {', '.join(sorted(upstream_failed))} follow from {failing}; "
                 "fix that first before chasing them."
             )
-    for hop in result.bottlenecks():
+    # own time only matters once a request is slow enough for a person to notice
+    slow = result.total_duration_ns >= SLOW_REQUEST_NS
+    for hop in result.bottlenecks() if slow else []:
         out.append(
             f"{hop.service} spent {_ms(hop.self_ns)} ms of {_ms(result.total_duration_ns)} ms in "
             "its own work: profile it, cache its results or give it a tighter timeout."
@@ -542,8 +581,7 @@ def node_graph_frames(
     """The graph as the two data frames (nodes, edges) the Node Graph panel draws."""
     hops = result.timeline()
     error_share = [
-        1.0 if hop.unreachable and not hop.lines else (hop.errors / hop.lines if hop.lines else 0.0)
-        for hop in hops
+        hop.errors / hop.lines if hop.errors else (1.0 if hop.blamed_by else 0.0) for hop in hops
     ]
     nodes = [
         _field("id", "string", [h.service for h in hops]),
