@@ -3,7 +3,7 @@
 A line gets at most one name: the first pattern, in file order, whose regex matches and whose
 `exclude` does not. Regexes are written to be both Python- and RE2-compatible so the same text
 can become a Loki ruler alert (`rule_export`). `blame` tells root-cause ranking whether a line
-accuses the logging service itself or something it calls.
+accuses the logging service itself, something it calls, or whoever called it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from analyzer.errors import AnalyzerError
 from analyzer.model import Severity
 
 BUILTIN_FILE = Path(__file__).with_name("catalog.yaml")
-BLAME_VALUES = ("self", "upstream")
+BLAME_VALUES = ("self", "upstream", "caller")
 _MEMO_LIMIT = 1 << 16
 _NAME = re.compile(r"[a-z][a-z0-9_]{1,63}")
 

@@ -33,7 +33,7 @@ def test_catalog_holds_the_seed_patterns_and_at_least_sixteen_more() -> None:
 @pytest.mark.parametrize("pattern", list(CATALOG), ids=lambda p: p.name)
 def test_every_pattern_has_category_severity_suggestion_and_both_kinds_of_example(pattern) -> None:
     assert pattern.category and pattern.suggestion
-    assert pattern.blame in ("self", "upstream")
+    assert pattern.blame in ("self", "upstream", "caller")
     assert pattern.examples_match, "needs lines it must name"
     assert pattern.examples_no_match, "needs healthy lines it must not name"
 

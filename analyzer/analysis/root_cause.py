@@ -1,0 +1,231 @@
+"""Which service started it: blame flows from the loud victims to the quiet cause.
+
+Every failure line casts one vote for the service it accuses:
+
+1. a caller-blamed pattern (auth failures: the rejecting side is fine, the sender is not)
+   accuses the service that called this one in the same request;
+2. a line that names another known service (`redis:6379`, `calling anythingllm`, `from api`)
+   accuses that service;
+3. an upstream-blamed pattern (timeouts, refused, 5xx) accuses a service this one called in
+   the same request that also failed;
+4. a line that accuses nobody by itself inherits what the same service said elsewhere in the
+   same request ("chat request failed with status 503" after "connection refused redis:6379");
+5. otherwise the line accuses its own service.
+
+Votes then flow transitively (the browser blames the api, the api blames redis, so the
+browser's votes end at redis); where they come to rest is the score. The first failure time
+breaks near-ties. Nothing here knows any service by name: only timing, references, call
+direction (span parents, or order within a correlation id) and catalog `blame`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from analyzer.analysis.catalog import Catalog, CatalogPattern, default_catalog
+from analyzer.model import LogRecord, Severity
+
+FLOW_ROUNDS = 12
+ONSET_WEIGHT = 0.15  # share of the score earned by failing first
+
+
+@dataclass(slots=True)
+class Failure:
+    record: LogRecord
+    pattern: CatalogPattern | None
+    accused: str = ""
+    reason: str = "self"
+
+
+@dataclass(slots=True)
+class Candidate:
+    service: str
+    score: float
+    confidence: float
+    first_failure_ns: int | None
+    own_failures: int
+    accusations: Counter[str] = field(default_factory=Counter)  # accuser service -> votes
+    reasons: Counter[str] = field(default_factory=Counter)
+    patterns: Counter[str] = field(default_factory=Counter)  # catalog names in own failures
+
+
+def is_failure(record: LogRecord, pattern: CatalogPattern | None) -> bool:
+    """Errors, and warnings the catalog names as at least an error (redis logs OOM as `#`)."""
+    if record.level >= Severity.ERROR:
+        return True
+    return record.level >= Severity.WARN and pattern is not None and pattern.severity >= Severity.ERROR
+
+
+def _reference_pattern(services: list[str]) -> re.Pattern[str] | None:
+    """A known service named as a token: `redis:6379`, `from api`; not `/api/v1` or `redis-db`."""
+    if not services:
+        return None
+    names = "|".join(re.escape(s) for s in sorted(services, key=len, reverse=True))
+    return re.compile(rf"(?<![\w./-])({names})(?![\w/-]|\.\w)", re.IGNORECASE)
+
+
+class _Requests:
+    """Who called whom inside each correlation id: span parents when present, else order."""
+
+    def __init__(self, records: list[LogRecord]) -> None:
+        self.span_service: dict[str, str] = {}
+        self.order: dict[str, list[str]] = defaultdict(list)
+        for r in records:
+            span = r.fields.get("span_id")
+            if span:
+                self.span_service[str(span)] = r.service
+            if r.correlation_id:
+                seen = self.order[r.correlation_id]
+                if r.service not in seen:
+                    seen.append(r.service)
+        self.callees: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for r in records:
+            parent = r.fields.get("parent_span_id")
+            caller = self.span_service.get(str(parent)) if parent else None
+            if r.correlation_id and caller and caller != r.service:
+                self.callees[(r.correlation_id, caller)].add(r.service)
+
+    def caller_of(self, record: LogRecord) -> str | None:
+        parent = record.fields.get("parent_span_id")
+        if parent:
+            caller = self.span_service.get(str(parent))
+            if caller and caller != record.service:
+                return caller
+        if record.correlation_id:
+            seen = self.order.get(record.correlation_id, [])
+            i = seen.index(record.service) if record.service in seen else 0
+            return seen[i - 1] if i > 0 else None
+        return None
+
+    def callees_of(self, record: LogRecord) -> set[str]:
+        if not record.correlation_id:
+            return set()
+        key = (record.correlation_id, record.service)
+        if key in self.callees:
+            return self.callees[key]
+        seen = self.order.get(record.correlation_id, [])
+        if record.service in seen and not self.span_service:
+            return set(seen[seen.index(record.service) + 1 :])
+        return set()
+
+
+def accuse(records: list[LogRecord], catalog: Catalog | None = None) -> list[Failure]:
+    """Each failure line with the service it accuses and why."""
+    catalog = catalog or default_catalog()
+    services = sorted({r.service for r in records})
+    refs = _reference_pattern(services)
+    requests = _Requests(records)
+    failures = []
+    for r in records:
+        pattern = catalog.match(r.message)
+        if is_failure(r, pattern):
+            failures.append(Failure(r, pattern))
+    failing_in_request: dict[str, set[str]] = defaultdict(set)
+    for f in failures:
+        if f.record.correlation_id:
+            failing_in_request[f.record.correlation_id].add(f.record.service)
+
+    pending: list[Failure] = []
+    said: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)  # (request, service) -> accused
+    for f in failures:
+        r = f.record
+        blame = f.pattern.blame if f.pattern else None
+        named = []
+        if refs is not None:
+            named = [m.group(1) for m in refs.finditer(r.message)]
+            lookup = {s.lower(): s for s in services}
+            named = [lookup[n.lower()] for n in named if lookup[n.lower()] != r.service]
+        if blame == "caller" and (caller := requests.caller_of(r)):
+            f.accused, f.reason = caller, "caller_blamed"
+        elif named:
+            f.accused, f.reason = named[0], "named"
+        elif blame in ("upstream", None) and (
+            failing := sorted(requests.callees_of(r) & failing_in_request.get(r.correlation_id or "", set()))
+        ):
+            f.accused, f.reason = failing[0], "failing_callee"
+        else:
+            pending.append(f)
+            continue
+        if r.correlation_id:
+            said[(r.correlation_id, r.service)][f.accused] += 1
+    for f in pending:
+        r = f.record
+        inherited = said.get((r.correlation_id or "", r.service))
+        if inherited:
+            f.accused, f.reason = inherited.most_common(1)[0][0], "same_request"
+        else:
+            f.accused, f.reason = r.service, "self"
+    return failures
+
+
+def rank_root_causes(records: list[LogRecord], catalog: Catalog | None = None) -> list[Candidate]:
+    """Candidates, most likely cause first; empty when nothing failed."""
+    failures = accuse(records, catalog)
+    if not failures:
+        return []
+    votes: dict[str, Counter[str]] = defaultdict(Counter)
+    first: dict[str, int] = {}
+    candidates: dict[str, Candidate] = {}
+    for f in failures:
+        s = f.record.service
+        votes[s][f.accused] += 1
+        first[s] = min(first.get(s, f.record.timestamp_ns), f.record.timestamp_ns)
+        for name in (s, f.accused):
+            if name not in candidates:
+                candidates[name] = Candidate(name, 0.0, 0.0, None, 0)
+        c = candidates[s]
+        c.own_failures += 1
+        if f.pattern:
+            c.patterns[f.pattern.name] += 1
+        target = candidates[f.accused]
+        target.reasons[f.reason] += 1
+        if f.accused != s:
+            target.accusations[s] += 1
+
+    resting = _flow(votes)
+    total = sum(resting.values()) or 1.0
+    order = sorted(first.values())
+    for name, c in candidates.items():
+        c.first_failure_ns = first.get(name)
+        onset = 0.0
+        if c.first_failure_ns is not None and len(order) > 1:
+            onset = 1.0 - order.index(c.first_failure_ns) / (len(order) - 1)
+        elif c.first_failure_ns is not None:
+            onset = 1.0
+        share = resting.get(name, 0.0) / total
+        c.score = (1 - ONSET_WEIGHT) * share + ONSET_WEIGHT * onset
+    ranked = sorted(candidates.values(), key=lambda c: (-c.score, c.first_failure_ns or 0, c.service))
+    runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+    for c in ranked:
+        # confident when the cause holds most of the blame and leads the next by a margin
+        c.confidence = round(min(0.99, max(0.05, c.score * 0.6 + (c.score - runner_up) * 0.8)), 3)
+    return ranked
+
+
+def _flow(votes: dict[str, Counter[str]]) -> dict[str, float]:
+    """Where each service's failures come to rest after following accusations."""
+    share = {
+        s: {t: n / sum(targets.values()) for t, n in targets.items()} for s, targets in votes.items()
+    }
+    mass: dict[str, float] = {s: float(sum(t.values())) for s, t in votes.items()}
+    resting: dict[str, float] = defaultdict(float)
+    for _ in range(FLOW_ROUNDS):
+        moving: dict[str, float] = defaultdict(float)
+        for s, m in mass.items():
+            targets = share.get(s)
+            if not targets:  # accused but never failing itself: the blame stops here
+                resting[s] += m
+                continue
+            for t, fraction in targets.items():
+                if t == s:
+                    resting[s] += m * fraction
+                else:
+                    moving[t] += m * fraction
+        mass = moving
+        if not mass:
+            break
+    for s, m in mass.items():  # cycles: what still moves stays where it is
+        resting[s] += m
+    return dict(resting)
