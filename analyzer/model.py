@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 NS_PER_SECOND = 1_000_000_000
 
@@ -288,11 +288,13 @@ class Query(BaseModel):
                 ) from exc
         return value
 
-    @model_validator(mode="after")
-    def _window(self) -> Query:
-        if self.start and self.end and self.end <= self.start:
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("start")
+        if value is not None and start is not None and value <= start:
             raise ValueError("end must be after start")
-        return self
+        return value
 
     def window(self, now: int | None = None) -> TimeRange:
         """The absolute range: `start`/`end` if given, else `time_range` ending at `end` or now."""

@@ -58,8 +58,9 @@ def validate(model: type[M], values: dict[str, Any]) -> M:
 
 def invalid_from(exc: ValidationError, model: type[BaseModel]) -> InvalidParameter:
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ())) or "request"
-    name = str(first.get("loc", ("request",))[0])
+    loc = first.get("loc") or ("request",)
+    where = ".".join(str(p) for p in loc)
+    name = str(loc[0])
     if first.get("type") == "extra_forbidden":
         known = ", ".join(sorted(model.model_fields))
         return InvalidParameter(
