@@ -179,13 +179,15 @@ class Worker:
         ).model_copy(update={"limit": ALERT_LOG_LIMIT})
         analysis = fetch_and_analyze(self.services, query, tenant=record.get("tenant"))
         body = analysis.to_dict()
-        narrative = narrative_text(body, self.settings.grafana_url)
+        # the report links each piece of evidence to Explore itself; the narrative stays short
+        narrative = narrative_text(body, None)
         flow = self._failing_request_records(analysis, record.get("tenant"))
+        known = self.services.source.services(tenant=record.get("tenant"))
         return self.results.update(
             job.analysis_id,
             result=mask(body),
             narrative=mask(narrative),
-            report=mask(report_data(analysis, flow)),
+            report=mask(report_data(analysis, flow, known_services=known)),
             window=analysis.window.to_dict(),
             query=query.model_dump(mode="json", exclude_defaults=True),
         ) or record

@@ -48,12 +48,18 @@ _TEMPLATES = Environment(
 # -- what the worker stores -----------------------------------------------------------------
 
 
-def report_data(analysis: Analysis, flow_records: list[LogRecord] | None = None) -> dict[str, Any]:
+def report_data(
+    analysis: Analysis,
+    flow_records: list[LogRecord] | None = None,
+    *,
+    known_services: list[str] | tuple[str, ...] = (),
+) -> dict[str, Any]:
     """`flow_records`: every service's lines of the first failing request (the analysis itself
-    may be limited to the alerting services)."""
+    may be limited to the alerting services); `known_services` lets a peer that logged nothing
+    for the request (a crashed cache) appear when a caller names it."""
     return {
         "timeline": error_timeline(analysis.records, analysis.window.start_ns, analysis.window.end_ns),
-        "graph": correlation_graph(analysis, flow_records),
+        "graph": correlation_graph(analysis, flow_records, known_services=known_services),
     }
 
 
@@ -81,7 +87,10 @@ def error_timeline(records: list[LogRecord], start_ns: int, end_ns: int) -> dict
 
 
 def correlation_graph(
-    analysis: Analysis, flow_records: list[LogRecord] | None = None
+    analysis: Analysis,
+    flow_records: list[LogRecord] | None = None,
+    *,
+    known_services: list[str] | tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """The request flow of the first failing request when one carries a correlation id, else
     which services' errors co-occur (same minute), directed from the one that failed first."""
@@ -90,7 +99,7 @@ def correlation_graph(
     failing = first_failing_request(analysis)
     if failing:
         records = flow_records if flow_records else analysis.records
-        flow = request_flow(records, failing).to_dict()["request_flow"]
+        flow = request_flow(records, failing, known_services=known_services).to_dict()["request_flow"]
         if len(flow["nodes"]) > 1:
             return {
                 "kind": "request_flow",

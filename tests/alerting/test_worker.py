@@ -162,3 +162,45 @@ def test_stored_analysis_masks_personal_data(make_app) -> None:
     from analyzer.infra.privacy import contains_pii
 
     assert not contains_pii(text)
+
+
+def test_embedded_worker_thread_processes_posted_alerts(make_app) -> None:
+    import time
+
+    from analyzer.worker import start_embedded_worker
+
+    app = make_app()
+    analysis_id = app.post_alerts(firing()).get_json()["analysis_id"]
+    thread = start_embedded_worker(app.services)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if app.client.get(f"/api/v1/ai_logs/analyses/{analysis_id}").get_json()["status"] == "done":
+                break
+            time.sleep(0.1)
+        assert app.client.get(f"/api/v1/ai_logs/analyses/{analysis_id}").get_json()["status"] == "done"
+        assert thread.daemon and thread.is_alive()
+    finally:
+        thread.stop.set()
+        thread.join(timeout=5)
+
+
+def test_ai_logs_worker_command_runs_queued_jobs(make_app, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from analyzer.config import SAMPLE_LOGS_DIR
+
+    app = make_app()
+    analysis_id = app.post_alerts(firing()).get_json()["analysis_id"]
+    env = {**os.environ, "AI_LOGS_DATA_DIR": str(tmp_path / "data")}
+    env.pop("REDIS_URL", None)
+    env.pop("LOKI_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", "import sys; from analyzer.cli import main; sys.exit(main())",
+         "worker", "--source", str(SAMPLE_LOGS_DIR), "--max-jobs", "1"],
+        env=env, capture_output=True, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert app.client.get(f"/api/v1/ai_logs/analyses/{analysis_id}").get_json()["status"] == "done"
