@@ -29,6 +29,8 @@ from typing import Any, Protocol
 
 log = logging.getLogger("analyzer.jobs")
 
+DONE_RETENTION_SECONDS = 7 * 86400
+
 
 @dataclass(slots=True)
 class Job:
@@ -277,9 +279,12 @@ class SqliteSpool:
         )
 
     def ack(self, job: Job) -> None:
-        # done rows stay a while: their dedup_key answers repeats delivered during an outage
-        self._conn().execute(
-            "UPDATE jobs SET state = 'done', lease_until = NULL WHERE id = ?", (job.receipt,)
+        # done rows stay a week: their dedup_key answers repeats delivered during an outage
+        conn = self._conn()
+        conn.execute("UPDATE jobs SET state = 'done', lease_until = NULL WHERE id = ?", (job.receipt,))
+        conn.execute(
+            "DELETE FROM jobs WHERE state = 'done' AND available_at < ?",
+            (time.time() - DONE_RETENTION_SECONDS,),
         )
 
     def retry(self, job: Job, error: str, delay_seconds: float) -> None:
