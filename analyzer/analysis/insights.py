@@ -189,7 +189,13 @@ def _patterns(failures: list[Failure], catalog: Catalog) -> list[Insight]:
                     samples=_samples([f.record.message for f in members]),
                     services=sorted(services),
                     logql=rule_export.pattern_log_query(p.regex, services, p.exclude),
-                    extra={"pattern_type": name, "category": p.category, "blame": p.blame},
+                    extra={
+                        "pattern_type": name,
+                        "category": p.category,
+                        "blame": p.blame,
+                        "regex": p.regex,
+                        "exclude": list(p.exclude),
+                    },
                 ),
             )
         )
