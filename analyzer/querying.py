@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from analyzer.analysis.pipeline import Analysis, analyze
+from analyzer.infra import metrics
 from analyzer.model import NS_PER_SECOND, Query, TimeRange
 from analyzer.services import Services
 
@@ -54,20 +55,10 @@ def cache_key(query: Query, tenant: str | None, window: TimeRange, bucket_second
 
 
 def run_query(services: Services, query: Query, *, tenant: str | None) -> dict[str, Any]:
-    """The response body of /api/v1/ai_logs/query (structured; narration is the caller's)."""
+    """The structured analysis body (summary, logs, insights, metadata), never cached."""
     started = time.perf_counter()
-    settings = services.settings
-    window = resolve_window(services, query)
-    key = cache_key(query, tenant, window, settings.cache_bucket_seconds)
-    cache = services.cache
-    if query.cache and cache is not None:
-        cached = cache.get(key)
-        if cached is not None:
-            body = json.loads(cached)
-            body["metadata"]["from_cache"] = True
-            body["metadata"]["execution_ms"] = round((time.perf_counter() - started) * 1000, 2)
-            return body
     analysis = fetch_and_analyze(services, query, tenant=tenant)
+    metrics.LOGS_PROCESSED.labels(source=services.source.name).inc(len(analysis.records))
     body = analysis.to_dict()
     body["metadata"].update(
         {
@@ -76,19 +67,14 @@ def run_query(services: Services, query: Query, *, tenant: str | None) -> dict[s
             "execution_ms": round((time.perf_counter() - started) * 1000, 2),
         }
     )
-    if query.cache and cache is not None:
-        ended_in_past = not query.is_relative
-        ttl = settings.cache_ttl_absolute if ended_in_past else settings.cache_ttl
-        cache.set(key, json.dumps(body, default=str), ttl)
     return body
 
 
-def respond(services: Services, query: Query, *, tenant: str | None) -> dict[str, Any]:
-    """What callers receive: the body with PII masked and, when asked, the narrative/timeline."""
+def present(services: Services, query: Query, body: dict[str, Any]) -> dict[str, Any]:
+    """What callers receive: PII masked and, when asked, the narrative or timeline text."""
     from analyzer import narrate
     from analyzer.infra.privacy import mask
 
-    body = run_query(services, query, tenant=tenant)
     if query.format.value != "structured":
         body[query.format.value] = narrate.render(
             "query",
@@ -98,6 +84,41 @@ def respond(services: Services, query: Query, *, tenant: str | None) -> dict[str
             grafana_url=services.settings.grafana_url,
         )
     return mask(body)
+
+
+def respond(services: Services, query: Query, *, tenant: str | None) -> dict[str, Any]:
+    return json.loads(respond_json(services, query, tenant=tenant)[0])
+
+
+def respond_json(services: Services, query: Query, *, tenant: str | None) -> tuple[str, bool]:
+    """The presented body as JSON text, and whether it came from the cache.
+
+    The cache holds the finished text (masked, narrated) with the metadata apart, so a hit costs
+    one lookup and a splice of the small metadata object: no parse or re-encode of the logs.
+    """
+    started = time.perf_counter()
+    settings = services.settings
+    cache = services.cache if query.cache else None
+    key = cache_key(query, tenant, resolve_window(services, query), settings.cache_bucket_seconds)
+    if cache is not None:
+        cached = cache.get(key)
+        if cached is not None:
+            meta_text, _, body_text = cached.partition("\n")
+            meta = json.loads(meta_text)
+            meta["from_cache"] = True
+            meta["execution_ms"] = round((time.perf_counter() - started) * 1000, 3)
+            return _splice(body_text, meta), True
+    body = present(services, query, run_query(services, query, tenant=tenant))
+    meta = body.pop("metadata")
+    body_text = json.dumps(body, default=str, ensure_ascii=False)
+    if cache is not None:
+        ttl = settings.cache_ttl if query.is_relative else settings.cache_ttl_absolute
+        cache.set(key, json.dumps(meta, default=str) + "\n" + body_text, ttl)
+    return _splice(body_text, meta), False
+
+
+def _splice(body_text: str, meta: dict[str, Any]) -> str:
+    return body_text[:-1] + ', "metadata": ' + json.dumps(meta, default=str) + "}"
 
 
 def _dt(ns: int):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, g, request
 
 from analyzer.infra import metrics
 from analyzer.model import Query
-from analyzer.querying import respond
+from analyzer.querying import respond_json
 from analyzer.services import Services
 from analyzer.web.auth import require
 from analyzer.web.context import services
@@ -27,16 +27,10 @@ OPENAPI = [
 def query_logs() -> Response:
     query = parse_params(Query, request)
     started = time.perf_counter()
-    body = respond(services(), query, tenant=g.tenant)
-    cache_hit = bool(body["metadata"].get("from_cache"))
+    text, cache_hit = respond_json(services(), query, tenant=g.tenant)
     metrics.QUERIES.labels(mode=query.mode.value, cache_hit=str(cache_hit).lower()).inc()
     metrics.QUERY_DURATION.labels(mode=query.mode.value).observe(time.perf_counter() - started)
-    if not cache_hit:
-        metrics.LOGS_PROCESSED.labels(source=services().source.name).inc(
-            body["metadata"]["total_logs"]
-        )
-    return jsonify(body)
-
+    return Response(text, mimetype="application/json")
 
 def register(app: Flask, services: Services) -> None:
     app.register_blueprint(bp)
