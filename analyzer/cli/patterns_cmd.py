@@ -1,14 +1,90 @@
-"""`ai-logs patterns`."""
+"""`ai-logs patterns`: ranked insights and named patterns for a window, the catalog, rule export."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Any
+
+from analyzer.cli.common import add_source_options, print_json, settings_from
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("patterns", help="(not available yet)")
-    parser.set_defaults(handler=run)
+    p = sub.add_parser(
+        "patterns",
+        help="root cause, named patterns, bursts and new messages in a window",
+        description="Detect patterns in a window of logs (bundled sample logs by default).",
+    )
+    add_source_options(p)
+    p.add_argument("--time-range", dest="time_range", default="1h", help="e.g. 15m, 2h, 7d")
+    p.add_argument("--start", help="absolute start (RFC 3339 or epoch)")
+    p.add_argument("--end", help="absolute end (RFC 3339 or epoch)")
+    p.add_argument("--services", help="comma-separated service names")
+    p.add_argument("--top", type=int, default=10, help="insights shown (default 10)")
+    p.add_argument("--catalog", action="store_true", help="list the named pattern catalog and exit")
+    p.add_argument("--rule", metavar="PATTERN", help="print a Loki ruler rule group for a catalog pattern")
+    p.add_argument("--threshold", type=float, default=5, help="lines per --interval that alert")
+    p.add_argument("--interval", default="5m", help="rule range, e.g. 5m")
+    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise SystemExit("ai-logs patterns is not available yet")
+    from analyzer.analysis.catalog import load_catalog
+
+    settings = settings_from(args)
+    catalog = load_catalog(settings.patterns_file)
+    if args.catalog:
+        return _print_catalog(args, [p.to_dict() for p in catalog])
+    if args.rule:
+        return _print_rule(args, catalog)
+    from analyzer.model import Query
+    from analyzer.querying import fetch_and_analyze
+    from analyzer.services import build_services
+
+    query = Query(
+        time_range=args.time_range, start=args.start, end=args.end, services=args.services or [],
+        limit=10000,
+    )
+    analysis = fetch_and_analyze(build_services(settings), query, tenant=getattr(args, "tenant", None))
+    insights = [i.to_dict() for i in analysis.insights[: args.top]]
+    if args.json:
+        print_json({"time_range": analysis.window.to_dict(), "insights": insights})
+        return 0
+    if not insights:
+        print("no patterns found in", analysis.window.to_dict())
+    for n, item in enumerate(insights, 1):
+        ev = item["evidence"]
+        print(f"{n}. [{item['severity']}] {item['kind']}: {item['title']} (confidence {item['confidence']})")
+        print(f"   {ev['count']} lines, {ev['first_seen']} .. {ev['last_seen']}, services: {', '.join(ev['services'])}")
+        for sample in ev["samples"][:2]:
+            print(f"   | {sample[:160]}")
+        if ev.get("logql"):
+            print(f"   logql: {ev['logql']}")
+        print(f"   suggestion: {item['suggestion']}")
+    return 0
+
+
+def _print_catalog(args: argparse.Namespace, rows: list[dict[str, Any]]) -> int:
+    if args.json:
+        print_json(rows)
+        return 0
+    for row in rows:
+        print(f"{row['name']:<24} {row['category']:<12} {row['severity']:<6} {row['blame']:<8} {row['suggestion']}")
+    return 0
+
+
+def _print_rule(args: argparse.Namespace, catalog: Any) -> int:
+    from analyzer.analysis.rule_export import RuleSpec, rule_group, rule_group_yaml
+    from analyzer.errors import NotFound
+
+    pattern = catalog.get(args.rule)
+    if pattern is None:
+        raise NotFound(f"no catalog pattern {args.rule!r}", suggestion="List them with `ai-logs patterns --catalog`.")
+    services = [s.strip() for s in (args.services or "").split(",") if s.strip()]
+    spec = RuleSpec(
+        pattern_id=pattern.name, pattern_type=pattern.name, regex=pattern.regex, exclude=pattern.exclude,
+        severity="critical" if pattern.severity.label in ("error", "fatal") else "warning",
+        suggestion=pattern.suggestion, services=services,
+    )
+    group = rule_group(spec, threshold=args.threshold, interval=args.interval)
+    print(rule_group_yaml(group), end="")
+    return 0
