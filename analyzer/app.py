@@ -20,6 +20,7 @@ WEB_MODULES = (
     "analyzer.web.reports",
     "analyzer.web.correlation_api",
     "analyzer.web.conversation_api",
+    "analyzer.web.stream",
     "analyzer.web.patterns_api",
 )
 
