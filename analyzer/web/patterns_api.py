@@ -70,10 +70,10 @@ class RuleParams(BaseModel):
 
 OPENAPI = [
     ("GET", "/api/v1/ai_logs/patterns", PatternListParams, "Detected patterns, filtered and paged."),
-    ("GET", "/api/v1/ai_logs/patterns/{id}", None, "One detected pattern."),
-    ("PATCH", "/api/v1/ai_logs/patterns/{id}", PatternUpdate, "Resolve or reopen a pattern with notes."),
-    ("GET", "/api/v1/ai_logs/patterns/{id}/rule", RuleParams, "Loki ruler rule group (YAML) for a pattern."),
-    ("POST", "/api/v1/ai_logs/patterns/{id}/rule", RuleParams, "Push the rule group to Loki's ruler."),
+    ("GET", "/api/v1/ai_logs/patterns/{pattern_id}", None, "One detected pattern."),
+    ("PATCH", "/api/v1/ai_logs/patterns/{pattern_id}", PatternUpdate, "Resolve or reopen a pattern with notes."),
+    ("GET", "/api/v1/ai_logs/patterns/{pattern_id}/rule", RuleParams, "Loki ruler rule group (YAML) for a pattern."),
+    ("POST", "/api/v1/ai_logs/patterns/{pattern_id}/rule", RuleParams, "Push the rule group to Loki's ruler."),
 ]
 
 
