@@ -241,5 +241,6 @@ def alert_query(
         start=format_timestamp(start),
         end=format_timestamp(end),
         cache=False,
+        expand_dependencies=True,
         **alert_ids(alert),
     )

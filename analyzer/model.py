@@ -258,6 +258,13 @@ class Query(BaseModel):
     verbosity: Verbosity = Verbosity.STANDARD
     limit: int = Field(1000, ge=1, le=10000, description="Most log lines returned.")
     cache: bool = Field(True, description="Use the result cache.")
+    expand_dependencies: bool = Field(
+        False,
+        description=(
+            "Also read the other services in the window, so insights can name a root cause"
+            " outside `services` (alert analyses do this); logs and summary stay on `services`."
+        ),
+    )
 
     @field_validator("services", "highlight", "exclude_patterns", mode="before")
     @classmethod

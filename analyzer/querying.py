@@ -23,8 +23,11 @@ def resolve_window(services: Services, query: Query) -> TimeRange:
 
 def fetch_and_analyze(services: Services, query: Query, *, tenant: str | None) -> Analysis:
     window = resolve_window(services, query)
+    update: dict[str, Any] = {"start": _dt(window.start_ns), "end": _dt(window.end_ns)}
+    if query.expand_dependencies:
+        update["services"] = []
     fetched = services.source.fetch(
-        query.model_copy(update={"start": _dt(window.start_ns), "end": _dt(window.end_ns)}),
+        query.model_copy(update=update),
         tenant=tenant,
         limit=max(query.limit * 10, 5000) if query.mode.value != "conversation" else None,
     )

@@ -42,6 +42,10 @@ class Analysis:
         return body
 
 
+def _time(record: LogRecord) -> int:
+    return record.timestamp_ns
+
+
 def analyze(
     records: list[LogRecord],
     query: Query,
@@ -51,11 +55,16 @@ def analyze(
 ) -> Analysis:
     started = time.perf_counter()
     keep = record_filter(query)
-    in_window = [r for r in records if window.contains(r.timestamp_ns) and keep(r)]
-    in_window.sort(key=lambda r: r.timestamp_ns)
+    records = sorted((r for r in records if window.contains(r.timestamp_ns)), key=_time)
+    in_window = [r for r in records if keep(r)]
 
     selection = modes.select(in_window, query)
-    ranked = insight_ranking.rank(in_window, query, window)
+    if query.expand_dependencies and query.services:
+        # the cause of a service's errors often lies in a service it calls
+        keep_any_service = record_filter(query.model_copy(update={"services": []}))
+        ranked = insight_ranking.rank([r for r in records if keep_any_service(r)], query, window)
+    else:
+        ranked = insight_ranking.rank(in_window, query, window)
     analysis = Analysis(
         query=query,
         window=window,

@@ -138,3 +138,18 @@ def test_aggregation_by_pattern_groups_lines_by_mined_template() -> None:
     assert top["template"] == "cache unavailable: connection refused"
     assert top["count"] == 2
     assert top["services"] == ["api"]
+
+
+def test_expand_dependencies_lets_insights_name_a_service_outside_the_filter() -> None:
+    outage = [
+        rec(0, "redis", "error", "Background saving error: fork: Cannot allocate memory"),
+        rec(1, "redis", "error", "OOM command not allowed when used memory > maxmemory"),
+    ] + [
+        rec(2 + i, "api", "error", f"cache call failed: connection refused redis:6379 (req {i})")
+        for i in range(12)
+    ]
+    narrow = analyze(outage, Query(services=["api"]), WINDOW)
+    expanded = analyze(outage, Query(services=["api"], expand_dependencies=True), WINDOW)
+    assert "redis" not in {i.service for i in narrow.insights}
+    assert expanded.insights[0].service == "redis"
+    assert {e["service"] for e in expanded.logs} == {"api"}
