@@ -7,6 +7,7 @@ import importlib
 from flask import Flask
 
 from analyzer.config import Settings, load_settings
+from analyzer.instrument.wsgi import CorrelationIdMiddleware
 from analyzer.services import Services, build_services
 
 # Each module exposes `register(app, services)`; order matters only for error handlers (first).
@@ -34,4 +35,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.extensions["ai_logs"] = services
     for name in WEB_MODULES:
         importlib.import_module(name).register(app, services)
+    # reads or creates X-Correlation-ID, returns it, and puts it on every log record
+    app.wsgi_app = CorrelationIdMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     return app

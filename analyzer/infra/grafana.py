@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from analyzer.instrument.httpx_hooks import client_hooks
+
 
 class GrafanaError(RuntimeError):
     """Grafana refused or did not answer; the worker retries the job."""
@@ -22,7 +24,9 @@ class GrafanaClient:
         headers = {"Accept": "application/json", "Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+        self._http = httpx.Client(
+            base_url=self.base_url, headers=headers, timeout=timeout, event_hooks=client_hooks()
+        )
 
     def create_annotation(
         self,

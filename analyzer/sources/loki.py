@@ -27,6 +27,7 @@ from analyzer.errors import (
     RateLimited,
     SourceUnavailable,
 )
+from analyzer.instrument.httpx_hooks import client_hooks
 from analyzer.model import LogRecord, Query
 from analyzer.model import now_ns as wall_clock_ns
 from analyzer.sources import logql
@@ -103,6 +104,7 @@ class LokiSource:
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             transport=transport,
             headers={"User-Agent": "ai-logs-analyzer"},
+            event_hooks=client_hooks(),  # the request's X-Correlation-ID goes on to Loki
         )
 
     def close(self) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
-import uuid
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 
 from analyzer.infra import metrics
 from analyzer.infra.redis_client import redis_ok
+from analyzer.instrument import get_correlation_id
 from analyzer.services import Services
 
 bp = Blueprint("observability", __name__)
@@ -68,14 +68,10 @@ def register(app: Flask, services: Services) -> None:
     @app.before_request
     def _start() -> None:
         g.started = time.perf_counter()
-        incoming = request.headers.get("X-Correlation-ID", "")
-        g.correlation_id = (
-            incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
-        )
+        g.correlation_id = get_correlation_id()  # set by the correlation-id middleware
 
     @app.after_request
     def _finish(response: Response) -> Response:
-        response.headers["X-Correlation-ID"] = g.get("correlation_id", "")
         decision = g.get("ratelimit")
         if decision is not None:
             for name, value in decision.headers().items():
