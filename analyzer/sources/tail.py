@@ -23,7 +23,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -269,7 +269,7 @@ class _Cursor:
     pending: LogRecord | None = None
     malformed: int = 0
     gone: bool = False
-    held: list[LogRecord] = field(default_factory=list)
+    mid_line: bool = False  # the offset splits one overlong line
 
     @classmethod
     def at(cls, path: Path, origin_name: str, *, from_end: bool) -> _Cursor:
@@ -285,9 +285,9 @@ class _Cursor:
         except OSError:
             self.gone = True
             return self._flush()
-        if stat.st_ino != self.inode or stat.st_size < self.offset:
+        if stat.st_ino != self.inode or stat.st_size < self.offset or self._rewritten():
             done = self._flush()
-            self.inode, self.offset, self.line_no = stat.st_ino, 0, 0
+            self.inode, self.offset, self.line_no, self.mid_line = stat.st_ino, 0, 0, False
             self.ctx = _context(self.path, self.origin_name)
             return done + self.poll(flush_when_idle=flush_when_idle)
         if stat.st_size == self.offset:
@@ -301,6 +301,7 @@ class _Cursor:
             if len(chunk) < READ_CHUNK:
                 return self._flush() if flush_when_idle else []
             complete = len(chunk)
+        self.mid_line = chunk[complete - 1 : complete] != b"\n"
         self.offset += complete
         out: list[LogRecord] = []
         for raw in chunk[:complete].splitlines():
@@ -309,6 +310,18 @@ class _Cursor:
             if text.strip():
                 self._take(text, out)
         return out
+
+    def _rewritten(self) -> bool:
+        """Truncated and written past where we were (copytruncate rotation): the byte before
+        the offset is no longer the newline that ended the last line read."""
+        if self.offset == 0 or self.mid_line:
+            return False
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self.offset - 1)
+                return handle.read(1) != b"\n"
+        except OSError:
+            return False
 
     def _take(self, text: str, out: list[LogRecord]) -> None:
         parsed = parse_line(text, self.ctx, f"{self.origin_name}:{self.line_no}")
