@@ -25,6 +25,7 @@ class Settings:
     api_keys_file: str | None = None
     grafana_url: str | None = None
     grafana_token: str | None = None
+    grafana_loki_uid: str = "loki-ai-logs"  # the provisioned Loki datasource, for Explore links
     default_tenant: str = "fake"  # Loki's tenant when auth is off
     data_dir: str = "var"  # SQLite spool, registry and results when Redis is absent
     cache_ttl: int = 30  # seconds, for windows relative to now
@@ -68,6 +69,7 @@ _ENV = {
     "AI_LOGS_API_KEYS_FILE": "api_keys_file",
     "GRAFANA_URL": "grafana_url",
     "GRAFANA_TOKEN": "grafana_token",
+    "AI_LOGS_GRAFANA_LOKI_UID": "grafana_loki_uid",
     "AI_LOGS_SOURCE": "source_path",
     "AI_LOGS_CACHE_TTL": "cache_ttl",
     "AI_LOGS_RATE_LIMIT": "rate_limit_per_hour",

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from typing import Any
 
+from analyzer.analysis.catalog import load_catalog
 from analyzer.analysis.pipeline import Analysis, analyze
 from analyzer.infra import metrics
 from analyzer.model import NS_PER_SECOND, Query, TimeRange
 from analyzer.services import Services
+
+log = logging.getLogger(__name__)
 
 
 def resolve_window(services: Services, query: Query) -> TimeRange:
@@ -40,7 +44,21 @@ def fetch_and_analyze(services: Services, query: Query, *, tenant: str | None) -
         meta["logql"] = fetched.queries
         if fetched.stats:
             meta["source_stats"] = fetched.stats
-    return analyze(fetched.records, query, window, source_metadata=meta)
+    catalog = load_catalog(services.settings.patterns_file)
+    return analyze(fetched.records, query, window, source_metadata=meta, catalog=catalog)
+
+
+def remember_patterns(services: Services, analysis: Analysis, *, tenant: str | None) -> None:
+    """Detected patterns go to the registry; a registry failure never fails the answer."""
+    registry = services.extras.get("pattern_registry")
+    if registry is None:
+        return
+    from analyzer.infra.registry import record_detections
+
+    try:
+        record_detections(registry, analysis, tenant=tenant or services.settings.default_tenant)
+    except Exception:
+        log.warning("pattern registry unavailable; detections not recorded", exc_info=True)
 
 
 def cache_key(query: Query, tenant: str | None, window: TimeRange, bucket_seconds: int) -> str:
@@ -62,6 +80,7 @@ def run_query(services: Services, query: Query, *, tenant: str | None) -> dict[s
     started = time.perf_counter()
     analysis = fetch_and_analyze(services, query, tenant=tenant)
     metrics.LOGS_PROCESSED.labels(source=services.source.name).inc(len(analysis.records))
+    remember_patterns(services, analysis, tenant=tenant)
     body = analysis.to_dict()
     body["metadata"].update(
         {
@@ -85,6 +104,7 @@ def present(services: Services, query: Query, body: dict[str, Any]) -> dict[str,
             fmt=query.format.value,
             verbosity=query.verbosity.value,
             grafana_url=services.settings.grafana_url,
+            loki_uid=services.settings.grafana_loki_uid,
         )
     return mask(body)
 

@@ -14,7 +14,6 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 from analyzer.alerting import Alert, alert_query
@@ -180,7 +179,7 @@ class Worker:
         analysis = fetch_and_analyze(self.services, query, tenant=record.get("tenant"))
         body = analysis.to_dict()
         # the report links each piece of evidence to Explore itself; the narrative stays short
-        narrative = narrative_text(body, None)
+        narrative = narrative_text(body)
         flow = self._failing_request_records(analysis, record.get("tenant"))
         known = self.services.source.services(tenant=record.get("tenant"))
         return self.results.update(
@@ -252,23 +251,11 @@ class PendingAnalysis(RuntimeError):
     """A resolve arrived before its analysis finished; retried after a short wait."""
 
 
-def narrative_text(body: dict[str, Any], grafana_url: str | None) -> str:
-    """The short narrative; the top insight's title while no narrator is installed."""
-    try:
-        from analyzer import narrate
+def narrative_text(body: dict[str, Any]) -> str:
+    """The short narrative for the annotation; the report page links each piece of evidence."""
+    from analyzer import narrate
 
-        render: Callable[..., str] | None = getattr(narrate, "render", None)
-    except ImportError:
-        render = None
-    if render is not None:
-        text = render("query", body, fmt="narrative", verbosity="minimal", grafana_url=grafana_url)
-        if text:
-            return str(text).strip()
-    insights = body.get("insights") or []
-    if insights:
-        return str(insights[0]["title"])
-    errors = body.get("summary", {}).get("error_count", 0)
-    return f"No ranked finding; {errors} errors in the window."
+    return narrate.render("query", body, fmt="narrative", verbosity="minimal").strip()
 
 
 class _Heartbeat:

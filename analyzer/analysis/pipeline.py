@@ -12,6 +12,7 @@ from typing import Any
 
 from analyzer.analysis import insights as insight_ranking
 from analyzer.analysis import modes
+from analyzer.analysis.catalog import Catalog
 from analyzer.analysis.filters import record_filter
 from analyzer.analysis.insight import Insight
 from analyzer.model import LogRecord, Query, TimeRange
@@ -52,6 +53,7 @@ def analyze(
     window: TimeRange,
     *,
     source_metadata: dict[str, Any] | None = None,
+    catalog: Catalog | None = None,
 ) -> Analysis:
     started = time.perf_counter()
     keep = record_filter(query)
@@ -62,9 +64,11 @@ def analyze(
     if query.expand_dependencies and query.services:
         # the cause of a service's errors often lies in a service it calls
         keep_any_service = record_filter(query.model_copy(update={"services": []}))
-        ranked = insight_ranking.rank([r for r in records if keep_any_service(r)], query, window)
+        ranked = insight_ranking.rank(
+            [r for r in records if keep_any_service(r)], query, window, catalog=catalog
+        )
     else:
-        ranked = insight_ranking.rank(in_window, query, window)
+        ranked = insight_ranking.rank(in_window, query, window, catalog=catalog)
     analysis = Analysis(
         query=query,
         window=window,

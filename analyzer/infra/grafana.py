@@ -69,19 +69,3 @@ class GrafanaClient:
 
     def close(self) -> None:
         self._http.close()
-
-
-def explore_url(
-    grafana_url: str, logql: str, start_ms: int, end_ms: int, *, datasource_uid: str
-) -> str:
-    """A Grafana Explore link that runs `logql` over the window (the `left` state, which every
-    Grafana since 7 reads and newer versions convert to panes)."""
-    import json
-    from urllib.parse import quote
-
-    state = {
-        "datasource": datasource_uid,
-        "queries": [{"refId": "A", "expr": logql, "datasource": {"type": "loki", "uid": datasource_uid}}],
-        "range": {"from": str(start_ms), "to": str(end_ms)},
-    }
-    return f"{grafana_url.rstrip('/')}/explore?orgId=1&left={quote(json.dumps(state, separators=(',', ':')))}"

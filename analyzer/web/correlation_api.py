@@ -73,7 +73,7 @@ def with_text(
         fmt=fmt.value,
         verbosity=verbosity.value,
         grafana_url=svc.settings.grafana_url,
-        loki_uid=getattr(svc.settings, "grafana_loki_uid", None),
+        loki_uid=svc.settings.grafana_loki_uid,
     )
     return body
 

@@ -28,7 +28,7 @@ from analyzer.analysis.filters import record_filter
 from analyzer.analysis.pipeline import Analysis, analyze
 from analyzer.analysis.pricing import PriceTable, load_prices
 from analyzer.analysis.workspace import workspace_summary
-from analyzer.errors import AnalyzerError, InvalidParameter
+from analyzer.errors import InvalidParameter
 from analyzer.model import (
     NS_PER_SECOND,
     LogRecord,
@@ -630,12 +630,18 @@ def _correlation_graph(ctx: TargetContext) -> list[frames.Frame]:
 
 
 def _narrative(ctx: TargetContext) -> list[frames.Frame]:
-    narrate = _optional_module("analyzer.narrate", "narrative")
-    if not hasattr(narrate, "render"):
-        raise _not_available("narrative")
-    analysis = ctx.data.analysis(ctx.query)
-    body = analysis.to_dict()
-    text = narrate.render("query", body, fmt="narrative", verbosity=ctx.query.verbosity.value)
+    from analyzer import narrate
+
+    settings = services().settings
+    body = ctx.data.analysis(ctx.query).to_dict()
+    text = narrate.render(
+        "query",
+        body,
+        fmt="narrative",
+        verbosity=ctx.query.verbosity.value,
+        grafana_url=settings.grafana_url,
+        loki_uid=settings.grafana_loki_uid,
+    )
     return [frames.text_frame(ctx.ref_id, "narrative", str(text))]
 
 
@@ -651,24 +657,6 @@ BUILDERS: dict[str, Callable[[TargetContext], list[frames.Frame]]] = {
     "correlation_graph": _correlation_graph,
     "narrative": _narrative,
 }
-
-
-def _not_available(what: str) -> AnalyzerError:
-    return AnalyzerError(
-        f"the {what} is not available in this build of the analyzer",
-        code="NOT_AVAILABLE",
-        suggestion="Upgrade the analyzer, or use another target (POST /grafana/metrics).",
-        status=501,
-    )
-
-
-def _optional_module(name: str, what: str) -> Any:
-    import importlib
-
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError:
-        raise _not_available(what) from None
 
 
 def _prices() -> PriceTable:

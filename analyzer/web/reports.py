@@ -34,7 +34,6 @@ OPENAPI = [("GET", "/reports/{analysis_id}", None, "HTML report of an alert anal
 TIMELINE_BUCKETS = 40
 TIMELINE_SERVICES = 6  # the rest are summed as "other"
 # The Loki datasource uid that provisioning/grafana/datasources gives Grafana.
-EXPLORE_DATASOURCE_UID = "loki-ai-logs"
 PALETTE = ("#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#7f7f7f")
 
 _TEMPLATES = Environment(
@@ -239,26 +238,28 @@ def _clock(text: str | None) -> str:
     return text[11:19] if text and len(text) >= 19 else (text or "")
 
 
-def evidence_link(evidence: dict[str, Any], grafana_url: str | None) -> str | None:
+def evidence_link(evidence: dict[str, Any], grafana_url: str | None, loki_uid: str) -> str | None:
     if not grafana_url:
         return None
-    from analyzer.infra.grafana import explore_url
+    from analyzer.narrate import explore_url
     from analyzer.sources import logql
 
     expr = evidence.get("logql") or logql.selector(evidence.get("services") or [])
     try:
-        start_ms = instant_ns(evidence["first_seen"]) // 1_000_000 - 60_000
-        end_ms = instant_ns(evidence["last_seen"]) // 1_000_000 + 60_000
+        start_ns = instant_ns(evidence["first_seen"]) - 60 * NS_PER_SECOND
+        end_ns = instant_ns(evidence["last_seen"]) + 60 * NS_PER_SECOND
     except (KeyError, ValueError):
         return None
-    return explore_url(grafana_url, expr, start_ms, end_ms, datasource_uid=EXPLORE_DATASOURCE_UID)
+    return explore_url(grafana_url, expr, start_ns, end_ns, loki_uid)
 
 
-def render_report(record: dict[str, Any], grafana_url: str | None) -> str:
+def render_report(
+    record: dict[str, Any], grafana_url: str | None, loki_uid: str = "loki-ai-logs"
+) -> str:
     report = record.get("report") or {}
     result = record.get("result") or {}
     insights = [
-        {**insight, "explore": evidence_link(insight.get("evidence") or {}, grafana_url)}
+        {**insight, "explore": evidence_link(insight.get("evidence") or {}, grafana_url, loki_uid)}
         for insight in result.get("insights", [])
     ]
     return _TEMPLATES.get_template("report.html.j2").render(
@@ -283,7 +284,8 @@ def report_page(analysis_id: str) -> Response:
     record = results.get(analysis_id) if len(analysis_id) <= 64 else None
     if record is None or record.get("tenant") not in (None, g.tenant):
         raise NotFound(f"no analysis '{analysis_id[:64]}'", suggestion="List analyses at /api/v1/ai_logs/analyses.")
-    html = render_report(mask(record), services().settings.grafana_url)
+    settings = services().settings
+    html = render_report(mask(record), settings.grafana_url, settings.grafana_loki_uid)
     response = Response(html, mimetype="text/html")
     # the page needs nothing from anywhere: no script, no fetch, styles inline
     response.headers["Content-Security-Policy"] = (

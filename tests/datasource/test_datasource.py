@@ -463,13 +463,6 @@ def test_workspace_costs_table_has_one_row_per_workspace(
 
 
 def test_narrative_is_a_one_cell_table(client: FlaskClient) -> None:
-    import analyzer.narrate
-
-    if not hasattr(analyzer.narrate, "render"):
-        response = post(client, "query", query_body({"target": "narrative", "refId": "N"}))
-        assert response.status_code == 501
-        assert response.get_json()["error"]["code"] == "NOT_AVAILABLE"
-        return
     (frame,) = post(client, "query", query_body({"target": "narrative", "refId": "N"})).get_json()
     assert_frame_shape(frame, "N")
     (only,) = frame["fields"]
