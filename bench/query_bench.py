@@ -27,15 +27,15 @@ from werkzeug.serving import make_server
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from analyzer.sources.files import FileSource
-from loki_replay import ReplayedLoki
-
 from analyzer.app import create_app
 from analyzer.config import Settings
 from analyzer.demo import generate
 from analyzer.model import NS_PER_SECOND, Query, instant_ns
 from analyzer.services import build_services
+from analyzer.sources.files import FileSource
 from analyzer.sources.loki import LokiSource
+
+from loki_replay import ReplayedLoki
 
 
 def percentile(values: list[float], q: float) -> float:

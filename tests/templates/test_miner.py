@@ -5,11 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scoring import grouping_accuracy
-
 from analyzer.analysis.templates import TemplateMiner, group_by_template, mine
 from analyzer.infra.template_state import load_state, redis_key, save_state
 from analyzer.model import LogRecord, Severity
+
+from scoring import grouping_accuracy
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"

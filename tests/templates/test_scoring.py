@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from scoring import f1_grouping_accuracy, grouping_accuracy, normalise_template, parsing_accuracy
 
 
