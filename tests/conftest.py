@@ -90,3 +90,12 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     client.flushdb()
     yield redis_server.url
     client.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_correlation_context() -> Iterator[None]:
+    """Each test starts outside any request: a test client may close a response lazily."""
+    from analyzer.instrument.context import set_correlation_id
+
+    set_correlation_id(None)
+    yield

@@ -35,7 +35,7 @@ def incoming_or_new(value: str | None) -> str:
     return value if value is not None and valid_correlation_id(value) else new_correlation_id()
 
 
-def set_correlation_id(value: str) -> Token[str | None]:
+def set_correlation_id(value: str | None) -> Token[str | None]:
     return _current.set(value)
 
 
