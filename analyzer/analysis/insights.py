@@ -20,13 +20,16 @@ from analyzer.analysis.insight import Evidence, Insight
 from analyzer.analysis.root_cause import Candidate, Failure, accuse, rank_root_causes
 from analyzer.analysis.templates import mine
 from analyzer.analysis.temporal import detect_bursts
-from analyzer.model import LogRecord, Query, Severity, TimeRange
+from analyzer.model import NS_PER_SECOND, LogRecord, Query, Severity, TimeRange
 from analyzer.sources import logql
 
 MAX_PATTERN_INSIGHTS = 10
 MAX_BURSTS = 5
 MAX_ANOMALIES = 5
 ROOT_CAUSE_SCORE = 1_000_000.0
+EPISODE_GAP_BUCKETS = 3
+EPISODE_MIN_FAILURES = 5
+EPISODE_LEAD_NS = 60 * NS_PER_SECOND  # a cause often logs a warning just before the failures
 
 
 def rank(
@@ -39,16 +42,51 @@ def rank(
     catalog = catalog or default_catalog()
     failures = accuse(records, catalog)
     out: list[Insight] = []
-    candidates = rank_root_causes(records, catalog) if failures else []
-    if candidates:
-        out.append(_root_cause(candidates[0], failures, catalog))
-    out.extend(_cascades(failures))
+    episodes = failure_episodes(failures, window)
+    if len(episodes) > 1:
+        # separate incidents in one window: each gets its own cause and cascade, largest first
+        for number, episode in enumerate(episodes, 1):
+            lead_in = episode[0].record.timestamp_ns - EPISODE_LEAD_NS
+            last = episode[-1].record.timestamp_ns
+            scope = [r for r in records if lead_in <= r.timestamp_ns <= last]
+            candidates = rank_root_causes(scope, catalog)
+            if candidates:
+                insight = _root_cause(candidates[0], episode, catalog)
+                insight.score += len(episode)
+                insight.evidence.extra["episode"] = {"number": number, "of": len(episodes)}
+                out.append(insight)
+            out.extend(_cascades(episode))
+    else:
+        candidates = rank_root_causes(records, catalog) if failures else []
+        if candidates:
+            out.append(_root_cause(candidates[0], failures, catalog))
+        out.extend(_cascades(failures))
     out.extend(_patterns(failures, catalog))
     out.extend(_bursts(records, window))
     out.extend(_anomalies(records, window))
     out.extend(_unnamed_errors(failures))
     out.sort(key=lambda i: (-i.score, i.evidence.first_seen_ns))
     return out
+
+
+def failure_episodes(failures: list[Failure], window: TimeRange) -> list[list[Failure]]:
+    """Failures cut into incidents at quiet gaps; runs too small to explain are dropped.
+
+    Buckets are a minute, or 1/240 of a long window; a gap of EPISODE_GAP_BUCKETS empty buckets
+    or more separates two incidents.
+    """
+    if not failures:
+        return []
+    bucket = max(60 * NS_PER_SECOND, (window.end_ns - window.start_ns) // 240)
+    ordered = sorted(failures, key=lambda f: f.record.timestamp_ns)
+    episodes: list[list[Failure]] = [[ordered[0]]]
+    for failure in ordered[1:]:
+        gap = failure.record.timestamp_ns - episodes[-1][-1].record.timestamp_ns
+        if gap > EPISODE_GAP_BUCKETS * bucket:
+            episodes.append([failure])
+        else:
+            episodes[-1].append(failure)
+    return [e for e in episodes if len(e) >= EPISODE_MIN_FAILURES]
 
 
 def _samples(messages: list[str], n: int = 3) -> list[str]:

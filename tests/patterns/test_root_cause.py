@@ -9,7 +9,7 @@ import pytest
 
 from analyzer import demo
 from analyzer.analysis.pipeline import analyze
-from analyzer.model import LogRecord, Query, Severity
+from analyzer.model import LogRecord, Query, Severity, instant_ns
 from analyzer.sources.files import FileSource
 
 SEEDS = (demo.DEFAULT_SEED, 20261124)
@@ -41,6 +41,20 @@ def test_top_insight_names_the_root_cause_service_of_every_incident(generated: P
         if (top.kind, top.service) != ("root_cause", incident["root_cause_service"]):
             wrong[incident["kind"]] = (top.kind, top.service, incident["root_cause_service"])
     assert wrong == {}
+
+
+def test_a_window_with_several_incidents_names_each_root_cause(generated: Path) -> None:
+    truth = json.loads((generated / demo.GROUND_TRUTH_FILE).read_text())
+    query = Query(start=truth["start"], end=truth["end"], limit=10000)
+    records = FileSource(str(generated)).fetch(query).records
+    causes = [i for i in analyze(records, query, query.window()).insights if i.kind == "root_cause"]
+    found = {}
+    for incident in truth["incidents"]:
+        start, end = instant_ns(incident["start"]), instant_ns(incident["end"])
+        found[incident["kind"]] = next(
+            (c.service for c in causes if start <= c.evidence.first_seen_ns <= end), None
+        )
+    assert found == {i["kind"]: i["root_cause_service"] for i in truth["incidents"]}
 
 
 def test_root_cause_is_not_the_loudest_service_when_callers_log_more(generated: Path) -> None:
