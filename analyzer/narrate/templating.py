@@ -9,11 +9,42 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from analyzer.narrate.story import Story
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-# How much of each part a verbosity shows: spread claims, other facts, actions, events, samples.
+# How much of each part a verbosity shows. Verbosity changes length, never the facts: the
+# headline carries the main facts at every level; samples, figures and more claims come with length.
 LIMITS = {
-    "minimal": {"spread": 1, "facts": 0, "actions": 1, "events": 5, "samples": False},
-    "standard": {"spread": 3, "facts": 2, "actions": 3, "events": 15, "samples": True},
-    "detailed": {"spread": 50, "facts": 50, "actions": 20, "events": 200, "samples": True},
+    "minimal": {
+        "spread": 1,
+        "followers": 0,
+        "facts": 0,
+        "wide": 0,
+        "actions": 1,
+        "events": 8,
+        "event_chars": 90,
+        "samples": False,
+        "detail": False,
+    },
+    "standard": {
+        "spread": 3,
+        "followers": 2,
+        "facts": 3,
+        "wide": 2,
+        "actions": 3,
+        "events": 20,
+        "event_chars": 110,
+        "samples": True,
+        "detail": False,
+    },
+    "detailed": {
+        "spread": 50,
+        "followers": 50,
+        "facts": 50,
+        "wide": 50,
+        "actions": 20,
+        "events": 200,
+        "event_chars": 200,
+        "samples": True,
+        "detail": True,
+    },
 }
 SAMPLE_CHARS = 200
 

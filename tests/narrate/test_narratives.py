@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -10,9 +11,11 @@ import pytest
 
 from analyzer.analysis.conversations import conversation_report
 from analyzer.analysis.correlate import request_flow
+from analyzer.analysis.pipeline import analyze
 from analyzer.analysis.pricing import load_prices
 from analyzer.analysis.workspace import workspace_summary
 from analyzer.infra.privacy import mask
+from analyzer.model import Query, TimeRange, instant_ns
 from analyzer.narrate import explore_url, render
 
 GRAFANA = "http://grafana.local:3000"
@@ -45,9 +48,10 @@ def test_narrative_names_the_root_cause_service_first_with_evidence(demo: Any, k
     for other in incident["affected_services"]:
         if other != incident["root_cause_service"] and other in started:
             assert started.index(incident["root_cause_service"]) < started.index(other)
-    evidence = started.split("Evidence:", 1)[1].splitlines()[0]
-    assert "line(s)" in evidence and "first at" in evidence
-    assert "Sample:" in started and f"Explore: {GRAFANA}/explore?" in started
+    # evidence travels with the claim: a short time, a quoted sample line, a count, a link
+    assert re.search(r"\(\d\d:\d\d:\d\d\.\d{3}\)", first_line)
+    assert re.search(r": `[^`]+` \(\d+ (error lines?|callers?)", first_line)
+    assert f"Explore: {GRAFANA}/explore?" in started
 
 
 def test_same_logs_give_the_same_text(demo: Any) -> None:
@@ -71,7 +75,7 @@ def test_verbosity_changes_length_not_facts(demo: Any) -> None:
 def test_timeline_is_in_time_order(demo: Any) -> None:
     body, _ = correlation_body(demo, "llm_timeout")
     text = render("correlation", body, fmt="timeline", verbosity="detailed")
-    stamps = [line.split()[0] for line in text.splitlines() if line[:4].isdigit()]
+    stamps = [line.split()[0] for line in text.splitlines() if re.match(r"\d\d:\d\d:\d\d", line)]
     assert len(stamps) >= 4
     assert stamps == sorted(stamps)
 
@@ -140,8 +144,13 @@ def test_query_narrative_leads_with_the_top_insight() -> None:
     }
     text = render("query", body, fmt="narrative", grafana_url=GRAFANA)
     started = text.split("Where it started:", 1)[1]
-    assert started.index("redis refused") < started.index("api errors followed")
-    assert "4 line(s), first at 2026-11-24T08:11:15" in started
+    assert (
+        started.splitlines()[0]
+        .strip()
+        .startswith("redis failed first (08:11:15): `OOM command not allowed`")
+    )
+    assert "(4 lines, 08:11:15\u201308:18:45)" in started
+    assert started.index("redis") < started.index("api")
     assert "1. Restart redis." in text
 
 
@@ -168,3 +177,111 @@ def test_unknown_kind_or_format_is_refused() -> None:
         render("nope", {}, fmt="narrative")
     with pytest.raises(ValueError):
         render("query", {}, fmt="poem")
+
+
+def query_body(demo: Any, start: str, end: str, mode: str = "troubleshoot") -> dict[str, Any]:
+    window = TimeRange(instant_ns(start), instant_ns(end))
+    return mask(analyze(demo.records, Query(mode=mode), window).to_dict())
+
+
+def minutes(hh_mm: str) -> int:
+    hours, mins = hh_mm.split(":")
+    return int(hours) * 60 + int(mins)
+
+
+def whole_demo(demo: Any, mode: str = "troubleshoot") -> dict[str, Any]:
+    return query_body(demo, demo.truth["start"], demo.truth["end"], mode)
+
+
+def test_a_window_with_several_incidents_lists_each_problem_in_time_order(demo: Any) -> None:
+    text = render("query", whole_demo(demo), fmt="narrative", verbosity="minimal")
+    incidents = demo.truth["incidents"]
+    assert f"{len(incidents)} separate problems in this window" in text
+    headings = [line for line in text.splitlines() if re.match(r"\d+\. \d\d:\d\d:\d\d", line)]
+    assert len(headings) == len(incidents)
+    for heading, incident in zip(headings, incidents, strict=True):
+        # each problem starts inside its incident and leads with a service the incident hit
+        # (a burst is counted from the start of its bucket, up to two minutes early)
+        start, end = minutes(incident["start"][11:16]), minutes(incident["end"][11:16])
+        assert start - 2 <= minutes(heading.split()[1][:5]) <= end
+        first_named = heading.split()[2].rstrip(",")
+        assert first_named in incident["affected_services"]
+
+
+def test_a_window_around_one_incident_tells_one_story(demo: Any) -> None:
+    incident = next(i for i in demo.truth["incidents"] if i["kind"] == "database_outage")
+    body = query_body(demo, "2026-11-24T08:25:00Z", "2026-11-24T08:40:00Z")
+    text = render("query", body, fmt="narrative")
+    assert "separate problems" not in text and "One problem" in text
+    started = text.split("Where it started:", 1)[1].splitlines()[0]
+    assert started.strip().startswith(f"{incident['root_cause_service']} failed first (")
+
+
+def test_times_are_short_and_the_date_is_said_once(demo: Any) -> None:
+    text = render("query", whole_demo(demo), fmt="narrative")
+    assert text.count("2026-11-24") == 1
+    assert "T08:" not in text and "Z " not in text
+
+
+def test_counts_read_as_words_not_templates(demo: Any) -> None:
+    for kind, body in (
+        ("query", whole_demo(demo)),
+        ("correlation", correlation_body(demo, "cache_outage")[0]),
+    ):
+        text = render(kind, body, fmt="narrative", verbosity="detailed")
+        assert "(s)" not in text and " 1 lines" not in text and " 1 errors" not in text
+
+
+def test_confidence_is_in_words_and_figures_only_in_detailed_output(demo: Any) -> None:
+    body = whole_demo(demo)
+    standard = render("query", body, fmt="narrative")
+    detailed = render("query", body, fmt="narrative", verbosity="detailed")
+    assert "confidence" not in standard and "likely the root cause" in standard
+    assert re.search(r"\[root_cause, confidence 0\.\d+", detailed)
+
+
+def test_each_problem_quotes_a_sample_once_and_offers_a_link(demo: Any) -> None:
+    text = render("query", whole_demo(demo), fmt="narrative", grafana_url=GRAFANA)
+    problems = re.split(r"\n\d+\. ", text.split("Across the whole window:")[0])[1:]
+    assert problems
+    for problem in problems:
+        samples = re.findall(r"`([^`]+)`", problem)
+        assert samples and len(samples) == len(set(samples))
+        assert f"Explore: {GRAFANA}/explore?" in problem
+
+
+def test_query_timeline_has_one_line_per_event_with_its_count(demo: Any) -> None:
+    text = render("query", whole_demo(demo), fmt="timeline", verbosity="detailed")
+    events = [line for line in text.splitlines() if re.match(r"\d\d:\d\d:\d\d ", line)]
+    assert len(events) >= len(demo.truth["incidents"])
+    assert [e.split()[0] for e in events] == sorted(e.split()[0] for e in events)
+    assert any(re.search(r"  \(\d+\)$", e) for e in events)
+
+
+def test_performance_narrative_speaks_of_percentiles_and_slowest_operations(demo: Any) -> None:
+    body = whole_demo(demo, "performance")
+    text = render("query", body, fmt="narrative")
+    overall = body["summary"]["overall"]
+    assert "p50" in text and "p95" in text and "Slowest at p95" in text
+    slowest = body["summary"]["slowest_operations"][0]
+    assert f"{slowest['service']} {slowest['request_type']} took" in text
+    assert overall["count"] > 0 and f"{overall['count']:,} timed operations" in text
+
+
+def test_audit_narrative_says_who_did_what_and_what_failed(demo: Any) -> None:
+    body = whole_demo(demo, "audit")
+    outcome = body["summary"]["by_outcome"]
+    text = render("query", body, fmt="narrative")
+    assert f"{outcome['success']:,} succeeded, {outcome['failure']:,} failed" in text
+    top_actor = next(a for a in body["summary"]["by_actor"] if a != "unknown")
+    assert f"Most active: {top_actor}" in text
+
+
+def test_conversation_mode_counts_conversations_and_tokens(demo: Any) -> None:
+    body = whole_demo(demo, "conversation")
+    text = render("query", body, fmt="narrative", verbosity="minimal")
+    summary = body["summary"]
+    assert (
+        f"{summary['conversation_count']} conversations used {summary['total_tokens']:,} tokens"
+        in text
+    )
