@@ -25,6 +25,7 @@ from analyzer.services import Services
 log = logging.getLogger("analyzer.worker")
 
 ALERT_LOG_LIMIT = 200  # log lines kept with a stored analysis; the report links to Explore for more
+WINDOW_ERROR_LIMIT = 5000  # warning and error lines read for the report's timeline (newest first)
 NS_PER_MS = 1_000_000
 
 
@@ -180,24 +181,46 @@ class Worker:
         body = analysis.to_dict()
         # the report links each piece of evidence to Explore itself; the narrative stays short
         narrative = narrative_text(body)
-        flow = self._failing_request_records(analysis, record.get("tenant"))
-        known = self.services.source.services(tenant=record.get("tenant"))
+        tenant = record.get("tenant")
+        errors = self._window_errors(analysis, tenant)
+        flow = self._failing_request_records(analysis, errors.records, tenant)
+        known = self.services.source.services(tenant=tenant)
+        report = report_data(
+            analysis, flow, window_errors=errors.records, errors_truncated=errors.truncated,
+            known_services=known,
+        )
         return self.results.update(
             job.analysis_id,
             result=mask(body),
             narrative=mask(narrative),
-            report=mask(report_data(analysis, flow, known_services=known)),
+            report=mask(report),
             window=analysis.window.to_dict(),
             query=query.model_dump(mode="json", exclude_defaults=True),
         ) or record
 
-    def _failing_request_records(self, analysis: Any, tenant: str | None) -> list[Any] | None:
+    def _window_errors(self, analysis: Any, tenant: str | None) -> Any:
+        """Every service's warning and error lines in the window: the analysis keeps only the
+        alerting services' records, while its insights may blame a service outside them (whose
+        first sign is often a warning). The one extra fetch of a job, and a narrow one: the level
+        filter runs in Loki."""
+        from analyzer.model import Query, Severity
+
+        window = analysis.window
+        query = Query(
+            start=format_timestamp(window.start_ns), end=format_timestamp(window.end_ns),
+            severity_threshold=Severity.WARN, cache=False,
+        )
+        return self.services.source.fetch(query, tenant=tenant, limit=WINDOW_ERROR_LIMIT)
+
+    def _failing_request_records(
+        self, analysis: Any, window_errors: list[Any], tenant: str | None
+    ) -> list[Any] | None:
         """Every service's lines of the first failing request: the alert may name one service,
         but the request it failed in crossed several."""
         from analyzer.model import Query
         from analyzer.web.reports import first_failing_request
 
-        correlation_id = first_failing_request(analysis)
+        correlation_id = first_failing_request(analysis, window_errors)
         if not correlation_id:
             return None
         window = analysis.window

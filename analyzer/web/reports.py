@@ -1,18 +1,25 @@
 """`GET /reports/<analysis id>`: one HTML page per alert analysis, readable without Grafana.
 
-The narrative, the ranked insights with their evidence (each linking to Grafana Explore when a
-Grafana URL is configured), a timeline of errors by service and the correlation graph, both
-inline SVG drawn from positions computed here. No JavaScript and no external assets: the page
-must render inside an incident channel's link preview or an air-gapped browser.
+An on-call engineer arrives here from a Grafana annotation, so the page answers in reading
+order: which alert, is it still firing, the verdict (top insight) and the window; then the
+narrative with each piece of evidence linked to Grafana Explore (when a Grafana URL is
+configured); the ranked insights; the errors of every service over the window with the alert's
+start and end marked; the request flow of the first failing request. Charts are inline SVG drawn
+from positions computed here: no JavaScript and no external assets, so the page renders under
+its strict CSP, in an incident channel's link preview or in an air-gapped browser.
 
-`report_data(analysis)` is what the worker stores for the page: small, already aggregated,
-because the records themselves are not kept.
+`report_data(...)` is what the worker stores for the page: small, already aggregated, because
+the records themselves are not kept.
 """
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +27,7 @@ import networkx as nx
 from flask import Blueprint, Flask, Response, g
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from analyzer.analysis.insight import Insight
 from analyzer.analysis.pipeline import Analysis
 from analyzer.errors import NotFound
 from analyzer.model import NS_PER_SECOND, LogRecord, Severity, format_timestamp, instant_ns
@@ -27,14 +35,29 @@ from analyzer.services import Services
 from analyzer.web.auth import require
 from analyzer.web.context import services
 
+log = logging.getLogger(__name__)
 bp = Blueprint("reports", __name__)
 
 OPENAPI = [("GET", "/reports/{analysis_id}", None, "HTML report of an alert analysis.")]
 
-TIMELINE_BUCKETS = 40
-TIMELINE_SERVICES = 6  # the rest are summed as "other"
-# The Loki datasource uid that provisioning/grafana/datasources gives Grafana.
-PALETTE = ("#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#7f7f7f")
+TIMELINE_MAX_BUCKETS = 60
+TIMELINE_SERVICES = 10  # lanes; the quietest services beyond this are summed as "other"
+TIMELINE_TICKS = 8  # at most, on the time axis
+# Bucket and tick widths a person reads without arithmetic.
+NICE_SECONDS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
+                43200, 86400)
+ROOT_CAUSE_COLOUR = "#d62728"
+ALERTING_COLOUR = "#1f77b4"
+OTHER_COLOUR = "#9e9e9e"
+PALETTE = ("#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#7f7f7f")
+# Node fill by hop status (analysis.correlate.Hop.status), and what the legend calls it.
+HEALTH = {
+    "ok": ("#2e7d32", "healthy"),
+    "error": ("#c62828", "logged errors"),
+    "unreachable": ("#6d1010", "unreachable (wrote no line)"),
+    "failed_per_caller": ("#ef6c00", "failing per its callers"),
+    "rejected": ("#f9a825", "rejected the request"),
+}
 
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -51,85 +74,166 @@ def report_data(
     analysis: Analysis,
     flow_records: list[LogRecord] | None = None,
     *,
-    known_services: list[str] | tuple[str, ...] = (),
+    window_errors: list[LogRecord] | None = None,
+    errors_truncated: bool = False,
+    known_services: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """`flow_records`: every service's lines of the first failing request (the analysis itself
-    may be limited to the alerting services); `known_services` lets a peer that logged nothing
-    for the request (a crashed cache) appear when a caller names it."""
+    """`window_errors`: the error lines of every service in the window (the analysis' own records
+    hold only the alerting services, while its insights may blame another one); `flow_records`:
+    every service's lines of the first failing request; `known_services` lets a peer that logged
+    nothing for the request (a crashed cache) appear when a caller names it."""
+    errors = window_errors if window_errors is not None else analysis.records
     return {
-        "timeline": error_timeline(analysis.records, analysis.window.start_ns, analysis.window.end_ns),
-        "graph": correlation_graph(analysis, flow_records, known_services=known_services),
+        "timeline": error_timeline(
+            errors,
+            analysis.window.start_ns,
+            analysis.window.end_ns,
+            root_cause=root_cause_service(analysis.insights),
+            suspects=suspected_services(analysis.insights),
+            alert_services=analysis.query.services,
+            truncated=errors_truncated,
+        ),
+        "graph": correlation_graph(analysis, flow_records, errors, known_services=known_services),
     }
 
 
-def error_timeline(records: list[LogRecord], start_ns: int, end_ns: int) -> dict[str, Any]:
-    """Error counts per service in equal buckets over the window."""
-    span = max(1, end_ns - start_ns)
-    width = span / TIMELINE_BUCKETS
-    errors = [r for r in records if r.level >= Severity.ERROR and start_ns <= r.timestamp_ns <= end_ns]
-    totals = Counter(r.service for r in errors)
-    shown = [s for s, _ in totals.most_common(TIMELINE_SERVICES)]
-    series: dict[str, list[int]] = {s: [0] * TIMELINE_BUCKETS for s in shown}
-    for r in errors:
-        name = r.service if r.service in series else "other"
-        if name not in series:
-            series[name] = [0] * TIMELINE_BUCKETS
-        index = min(TIMELINE_BUCKETS - 1, int((r.timestamp_ns - start_ns) / width))
-        series[name][index] += 1
+def root_cause_service(insights: Sequence[Insight]) -> str | None:
+    """The service a root-cause insight names, else the top insight's service."""
+    for insight in insights:
+        if insight.kind == "root_cause" and insight.service:
+            return insight.service
+    return insights[0].service if insights else None
+
+
+def suspected_services(insights: Sequence[Insight]) -> list[str]:
+    """Every service a root-cause insight names, best first: a long window may hold several
+    separate problems, each with its own cause."""
+    named = [i.service for i in insights if i.kind == "root_cause" and i.service]
+    return list(dict.fromkeys(named))
+
+
+def nice_step(span_seconds: float, most: int) -> int:
+    """The smallest readable width that cuts the span into at most `most` pieces."""
+    for step in NICE_SECONDS:
+        if span_seconds / step <= most:
+            return step
+    return math.ceil(span_seconds / most / 86400) * 86400
+
+
+def error_timeline(
+    records: Iterable[LogRecord],
+    start_ns: int,
+    end_ns: int,
+    *,
+    root_cause: str | None = None,
+    suspects: Sequence[str] = (),
+    alert_services: Sequence[str] = (),
+    truncated: bool = False,
+) -> dict[str, Any]:
+    """Error and warning counts per service in buckets of a round width aligned on the clock.
+
+    A lane per service that logged errors, plus the root-cause service and the other suspects
+    whatever they logged (a cache that runs out of memory says so in a warning, then goes
+    silent). Services in the order
+    their first line came, so where it started reads first."""
+    step = nice_step(max(1, end_ns - start_ns) / NS_PER_SECOND, TIMELINE_MAX_BUCKETS)
+    step_ns = step * NS_PER_SECOND
+    first_ns = start_ns - start_ns % step_ns
+    buckets = max(1, math.ceil((end_ns - first_ns) / step_ns))
+    lines = [r for r in records if r.level >= Severity.WARN and start_ns <= r.timestamp_ns <= end_ns]
+    errors = Counter(r.service for r in lines if r.level >= Severity.ERROR)
+    causes = [s for s in dict.fromkeys([root_cause or "", *suspects]) if s]
+    lanes = set(errors) | ({r.service for r in lines} & set(causes))
+    pinned = [s for s in dict.fromkeys([*causes, *alert_services]) if s in lanes]
+    busiest = [s for s, _ in sorted(errors.items(), key=lambda item: (-item[1], item[0]))]
+    shown = set(pinned + [s for s in busiest if s not in pinned][: max(0, TIMELINE_SERVICES - len(pinned))])
+    series: dict[str, list[int]] = defaultdict(lambda: [0] * buckets)
+    warnings: dict[str, list[int]] = defaultdict(lambda: [0] * buckets)
+    firsts: dict[str, int] = {}
+    for r in lines:
+        if r.service not in lanes:
+            continue
+        name = r.service if r.service in shown else "other"
+        index = min(buckets - 1, (r.timestamp_ns - first_ns) // step_ns)
+        (series if r.level >= Severity.ERROR else warnings)[name][index] += 1
+        firsts[name] = min(r.timestamp_ns, firsts.get(name, r.timestamp_ns))
+    order = sorted(firsts, key=lambda s: (s == "other", firsts[s], s))
     return {
         "start": format_timestamp(start_ns),
         "end": format_timestamp(end_ns),
-        "bucket_seconds": round(width / NS_PER_SECOND, 3),
-        "series": series,
-        "total_errors": len(errors),
+        "bucket_start": format_timestamp(first_ns),
+        "bucket_seconds": step,
+        "buckets": buckets,
+        "services": order,
+        "series": {s: series[s] for s in order},
+        "warnings": {s: warnings[s] for s in order},
+        "first_line": {s: format_timestamp(firsts[s]) for s in order},
+        "root_cause": root_cause,
+        "suspects": [s for s in causes if s != root_cause],
+        "alert_services": list(alert_services),
+        "total_errors": sum(errors.values()),
+        "warning_only": sorted({r.service for r in lines} - lanes),
+        "truncated": truncated,
     }
 
 
 def correlation_graph(
     analysis: Analysis,
     flow_records: list[LogRecord] | None = None,
+    window_errors: list[LogRecord] | None = None,
     *,
-    known_services: list[str] | tuple[str, ...] = (),
+    known_services: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The request flow of the first failing request when one carries a correlation id, else
     which services' errors co-occur (same minute), directed from the one that failed first."""
     from analyzer.analysis.correlate import request_flow
 
-    failing = first_failing_request(analysis)
+    errors = window_errors if window_errors is not None else analysis.records
+    failing = first_failing_request(analysis, errors)
     if failing:
-        records = flow_records if flow_records else analysis.records
-        flow = request_flow(records, failing, known_services=known_services).to_dict()["request_flow"]
+        records = flow_records if flow_records else [r for r in errors if r.correlation_id == failing]
+        result = request_flow(records, failing, known_services=list(known_services)).to_dict()
+        flow = result["request_flow"]
         if len(flow["nodes"]) > 1:
             return {
                 "kind": "request_flow",
                 "correlation_id": failing,
+                "failing_hop": result.get("failing_hop"),
                 "nodes": [
-                    {"id": n["id"], "errors": n["errors"], "lines": n["lines"], "status": n["status"]}
+                    {"id": n["id"], "errors": n["errors"], "lines": n["lines"], "status": n["status"],
+                     "inferred": n.get("inferred", False), "blamed_by": n.get("blamed_by", [])}
                     for n in flow["nodes"]
                 ],
                 "edges": [
                     {"source": e["source"], "target": e["target"], "failed": e["failed"],
-                     "weight": e["calls"]}
+                     "weight": e["calls"], "inferred_from": e.get("inferred_from")}
                     for e in flow["edges"]
                 ],
             }
-    return co_occurrence_graph(analysis.records)
+    return co_occurrence_graph(errors)
 
 
-def first_failing_request(analysis: Analysis) -> str | None:
+def first_failing_request(analysis: Analysis, errors: list[LogRecord] | None = None) -> str | None:
+    """The correlation id of the first error line, preferring the top insight's service, then
+    the alerting services, then any service."""
     top_service = analysis.insights[0].service if analysis.insights else None
-    errors = [r for r in analysis.records if r.is_error and r.correlation_id]
-    preferred = [r for r in errors if r.service == top_service] or errors
-    return preferred[0].correlation_id if preferred else None
+    candidates = [r for r in (errors if errors is not None else analysis.records)
+                  if r.is_error and r.correlation_id]
+    alerting = set(analysis.query.services)
+    for keep in (lambda r: r.service == top_service, lambda r: r.service in alerting, lambda r: True):
+        preferred = [r for r in candidates if keep(r)]
+        if preferred:
+            return min(preferred, key=lambda r: r.timestamp_ns).correlation_id
+    return None
 
 
 def co_occurrence_graph(records: list[LogRecord], bucket_seconds: int = 60) -> dict[str, Any]:
     errors = [r for r in records if r.is_error]
     first_error: dict[str, int] = {}
     buckets: dict[int, set[str]] = defaultdict(set)
-    counts = Counter()
+    counts: Counter[str] = Counter()
     for r in errors:
-        first_error.setdefault(r.service, r.timestamp_ns)
+        first_error[r.service] = min(r.timestamp_ns, first_error.get(r.service, r.timestamp_ns))
         buckets[r.timestamp_ns // (bucket_seconds * NS_PER_SECOND)].add(r.service)
         counts[r.service] += 1
     pairs: Counter[tuple[str, str]] = Counter()
@@ -138,13 +242,12 @@ def co_occurrence_graph(records: list[LogRecord], bucket_seconds: int = 60) -> d
         for i, a in enumerate(ordered):
             for b in ordered[i + 1 :]:
                 pairs[(a, b)] += 1
+    nodes = sorted(counts, key=lambda s: (first_error[s], s))
     return {
         "kind": "co_occurrence",
         "correlation_id": None,
-        "nodes": [
-            {"id": s, "errors": counts[s], "lines": counts[s], "status": "error"}
-            for s in sorted(counts, key=lambda s: (first_error[s], s))
-        ],
+        "failing_hop": nodes[0] if nodes else None,  # the first to fail
+        "nodes": [{"id": s, "errors": counts[s], "lines": counts[s], "status": "error"} for s in nodes],
         "edges": [
             {"source": a, "target": b, "failed": True, "weight": n} for (a, b), n in sorted(pairs.items())
         ],
@@ -154,88 +257,246 @@ def co_occurrence_graph(records: list[LogRecord], bucket_seconds: int = 60) -> d
 # -- drawing --------------------------------------------------------------------------------
 
 
-def timeline_svg(timeline: dict[str, Any], width: int = 760, height: int = 240) -> dict[str, Any]:
-    """Stacked bars: one column per bucket, one colour per service."""
-    left, right, top, bottom = 44, 12, 12, 40
-    plot_w, plot_h = width - left - right, height - top - bottom
+def service_colours(services_: Sequence[str], root_cause: str | None, alerting: Sequence[str]) -> dict[str, str]:
+    """The root cause red, the alerting services blue, the rest from the palette in order."""
+    colours: dict[str, str] = {}
+    spare = iter(PALETTE * (1 + len(services_) // len(PALETTE)))
+    for name in services_:
+        if name == root_cause:
+            colours[name] = ROOT_CAUSE_COLOUR
+        elif name in alerting:
+            colours[name] = ALERTING_COLOUR
+        elif name == "other":
+            colours[name] = OTHER_COLOUR
+        else:
+            colours[name] = next(spare)
+    return colours
+
+
+def timeline_svg(
+    timeline: dict[str, Any],
+    *,
+    alert_start: str | None = None,
+    alert_end: str | None = None,
+    width: int = 760,
+) -> dict[str, Any]:
+    """One lane per service on a shared time axis, bars scaled to the lane's own peak (the
+    order and timing of the failures is the question, not the sizes), the alert's active span
+    shaded and its start and end marked."""
+    left, right, top, bottom, lane_h, gap = 118, 84, 40, 40, 30, 8
+    plot_w = width - left - right
     series: dict[str, list[int]] = timeline.get("series") or {}
-    n = len(next(iter(series.values()))) if series else TIMELINE_BUCKETS
-    stacks = [sum(values[i] for values in series.values()) for i in range(n)]
-    peak = max(stacks, default=0) or 1
-    bar_w = plot_w / n
-    bars = []
-    for i in range(n):
-        y = top + plot_h
-        for k, (service, values) in enumerate(series.items()):
-            if not values[i]:
-                continue
-            h = values[i] / peak * plot_h
-            y -= h
-            bars.append({
-                "x": round(left + i * bar_w + 1, 1), "y": round(y, 1),
-                "w": round(max(bar_w - 2, 1), 1), "h": round(h, 1),
-                "color": PALETTE[k % len(PALETTE)], "title": f"{service}: {values[i]}",
-            })
-    legend = [
-        {"name": s, "color": PALETTE[k % len(PALETTE)], "total": sum(v)}
-        for k, (s, v) in enumerate(series.items())
+    names: list[str] = [s for s in (timeline.get("services") or list(series)) if s in series]
+    root_cause = timeline.get("root_cause")
+    alerting = timeline.get("alert_services") or []
+    colours = service_colours(names, root_cause, alerting)
+    buckets = int(timeline.get("buckets") or (len(next(iter(series.values()))) if series else 1))
+    step_ns = int(timeline.get("bucket_seconds") or 60) * NS_PER_SECOND
+    t0 = _ns(timeline.get("bucket_start") or timeline.get("start"))
+    if t0 is None:
+        return {"width": width, "height": 80, "empty": True, "lanes": [], "legend": [], "ticks": [],
+                "markers": [], "band": None, "left": left, "top": 20, "plot_w": plot_w, "plot_h": 20}
+    t1 = t0 + buckets * step_ns
+    plot_h = max(1, len(names)) * (lane_h + gap) - gap
+    height = top + plot_h + bottom
+
+    def x_of(ns: int) -> float:
+        return round(left + (ns - t0) / (t1 - t0) * plot_w, 1)
+
+    bar_w = plot_w / buckets
+    warned: dict[str, list[int]] = timeline.get("warnings") or {}
+    lanes = []
+    for row, name in enumerate(names):
+        errors = series[name]
+        warns = warned.get(name) or [0] * len(errors)
+        y = top + row * (lane_h + gap)
+        peak = max(e + w for e, w in zip(errors, warns, strict=False)) or 1
+        bars = []
+        for i, (count, warn) in enumerate(zip(errors, warns, strict=False)):
+            start = t0 + i * step_ns
+            when = f"{name} {_clock_ns(start)} to {_clock_ns(start + step_ns)} UTC"
+            base = y + lane_h
+            for value, kind, opacity in ((count, "error", 1.0), (warn, "warning", 0.4)):
+                if not value:
+                    continue
+                h = max(2.0, value / peak * (lane_h - 4))
+                base -= h
+                bars.append({
+                    "x": round(left + i * bar_w + 0.5, 1), "y": round(base, 1),
+                    "w": round(max(bar_w - 1, 1), 1), "h": round(h, 1), "kind": kind,
+                    "opacity": opacity, "title": f"{when}: {value} {kind}{'' if value == 1 else 's'}",
+                })
+        lanes.append({
+            "name": name, "y": y, "h": lane_h, "color": colours[name], "bars": bars,
+            "errors": sum(errors), "warnings": sum(warns), "peak": peak if any(errors) or any(warns) else 0,
+            "role": _role(name, root_cause, timeline.get("suspects") or [], alerting),
+        })
+
+    span_s = (t1 - t0) / NS_PER_SECOND
+    tick_s = nice_step(span_s, TIMELINE_TICKS)
+    tick_ns = tick_s * NS_PER_SECOND
+    first_tick = t0 + (-t0) % tick_ns
+    ticks = [
+        {"x": x_of(ns), "label": _clock_ns(ns, seconds=tick_s < 60)}
+        for ns in range(first_tick, t1 + 1, tick_ns)
     ]
+
+    markers = []
+    start_ns, end_ns = _ns(alert_start), _ns(alert_end)
+    for label, ns, css, row in (("alert fired", start_ns, "fired", 0), ("resolved", end_ns, "resolved", 1)):
+        if ns is None or not t0 <= ns <= t1:
+            continue
+        x = x_of(ns)
+        right_half = x > left + plot_w * 0.6
+        markers.append({
+            "x": x, "css": css, "text": f"{label} {_clock_ns(ns)}",
+            "anchor": "end" if right_half else "start", "tx": x - 4 if right_half else x + 4,
+            "ty": top - 22 + row * 13,
+        })
+    band = None
+    if start_ns is not None and start_ns <= t1:
+        lo = x_of(max(start_ns, t0))
+        hi = x_of(min(end_ns, t1)) if end_ns is not None else left + plot_w
+        if hi > lo:
+            band = {"x": lo, "w": round(hi - lo, 1)}
+
+    legend = [
+        {"name": lane["name"], "color": lane["color"], "errors": lane["errors"],
+         "warnings": lane["warnings"], "role": lane["role"],
+         "first": _clock((timeline.get("first_line") or {}).get(lane["name"]))}
+        for lane in lanes
+    ]
+    silent_root = bool(root_cause) and root_cause not in series
     return {
-        "width": width, "height": height, "left": left, "top": top,
-        "plot_w": plot_w, "plot_h": plot_h, "bars": bars, "peak": peak, "legend": legend,
-        "start": _clock(timeline.get("start")), "end": _clock(timeline.get("end")),
-        "empty": not bars,
+        "width": width, "height": height, "left": left, "top": top, "plot_w": plot_w,
+        "plot_h": plot_h, "lanes": lanes, "ticks": ticks, "markers": markers, "band": band,
+        "legend": legend, "empty": not lanes, "bucket": _duration(step_ns),
+        "date": _day(t0), "total": timeline.get("total_errors", 0),
+        "truncated": bool(timeline.get("truncated")),
+        "silent_root_cause": root_cause if silent_root else None,
+        "warning_only": timeline.get("warning_only") or [],
     }
 
 
-def graph_svg(graph: dict[str, Any], width: int = 760, height: int = 300) -> dict[str, Any]:
-    """Layered left-to-right when the graph is acyclic (callers before callees), else a ring."""
+def graph_svg(graph: dict[str, Any], width: int = 760) -> dict[str, Any]:
+    """Layered left to right when the graph is acyclic (callers before callees), else a ring;
+    nodes filled by health, the failing hop ringed, every edge labelled with its call count."""
     nodes = graph.get("nodes") or []
     edges = graph.get("edges") or []
     g_ = nx.DiGraph()
     g_.add_nodes_from(n["id"] for n in nodes)
     g_.add_edges_from((e["source"], e["target"]) for e in edges)
+    radius, margin_x, margin_y = 24, 96, 56
+    layers = [sorted(layer) for layer in nx.topological_generations(g_)] if nx.is_directed_acyclic_graph(g_) else []
+    tallest = max((len(layer) for layer in layers), default=max(1, len(nodes) // 2))
+    height = max(200, 2 * margin_y + tallest * 100)
     positions: dict[str, tuple[float, float]] = {}
-    margin_x, margin_y = 90, 40
-    if nodes and nx.is_directed_acyclic_graph(g_):
-        layers = [sorted(layer) for layer in nx.topological_generations(g_)]
+    if nodes and layers:
         for col, layer in enumerate(layers):
-            x = margin_x + (width - 2 * margin_x) * (col / max(1, len(layers) - 1) if len(layers) > 1 else 0.5)
+            x = margin_x + (width - 2 * margin_x) * (col / (len(layers) - 1) if len(layers) > 1 else 0.5)
             for row, name in enumerate(layer):
-                y = margin_y + (height - 2 * margin_y) * ((row + 1) / (len(layer) + 1))
-                positions[name] = (x, y)
+                positions[name] = (x, margin_y + (height - 2 * margin_y) * ((row + 1) / (len(layer) + 1)))
     else:
-        cx, cy, radius = width / 2, height / 2, min(width, height) / 2 - margin_y
+        cx, cy, ring = width / 2, height / 2, min(width, height) / 2 - margin_y
         for i, n in enumerate(nodes):
             angle = 2 * math.pi * i / max(1, len(nodes)) - math.pi / 2
-            positions[n["id"]] = (cx + radius * math.cos(angle), cy + radius * math.sin(angle))
-    radius = 22
-    drawn_nodes = [
-        {
-            "id": n["id"], "x": round(positions[n["id"]][0], 1), "y": round(positions[n["id"]][1], 1),
-            "r": radius, "errors": n.get("errors", 0),
-            "color": "#d62728" if n.get("errors") or n.get("status") != "ok" else "#2ca02c",
-        }
-        for n in nodes
-    ]
+            positions[n["id"]] = (cx + ring * math.cos(angle), cy + ring * math.sin(angle))
+    failing = graph.get("failing_hop")
+    drawn_nodes = []
+    for n in nodes:
+        x, y = positions[n["id"]]
+        status = n.get("status") or ("error" if n.get("errors") else "ok")
+        colour, health = HEALTH.get(status, HEALTH["error"])
+        if n.get("inferred"):
+            detail = "no line of its own"
+        else:
+            detail = f"{n.get('errors', 0)} error{'' if n.get('errors') == 1 else 's'} / {n.get('lines', 0)} lines"
+        drawn_nodes.append({
+            "id": n["id"], "x": round(x, 1), "y": round(y, 1), "r": radius, "color": colour,
+            "status": status, "health": health, "errors": n.get("errors", 0), "detail": detail,
+            "failing": n["id"] == failing, "dashed": bool(n.get("inferred")),
+        })
     drawn_edges = []
     for e in edges:
         (x1, y1), (x2, y2) = positions[e["source"]], positions[e["target"]]
         length = math.hypot(x2 - x1, y2 - y1) or 1
         ux, uy = (x2 - x1) / length, (y2 - y1) / length
+        calls = int(e.get("weight") or 1)
+        noun = "call" if graph.get("kind") == "request_flow" else "minute"
+        label = f"{calls} {noun}{'' if calls == 1 else 's'}"
+        # the label sits beside the middle of the line, on the side away from the arrow's turn
+        mx, my = (x1 + x2) / 2 + uy * 12, (y1 + y2) / 2 - ux * 12
         drawn_edges.append({
-            "x1": round(x1 + ux * radius, 1), "y1": round(y1 + uy * radius, 1),
-            "x2": round(x2 - ux * (radius + 6), 1), "y2": round(y2 - uy * (radius + 6), 1),
-            "color": "#d62728" if e.get("failed") else "#888888",
-            "width": round(min(6, 1 + math.log2(1 + int(e.get("weight") or 1))), 1),
-            "title": f"{e['source']} → {e['target']} ({e.get('weight', 1)})",
+            "x1": round(x1 + ux * (radius + 2), 1), "y1": round(y1 + uy * (radius + 2), 1),
+            "x2": round(x2 - ux * (radius + 8), 1), "y2": round(y2 - uy * (radius + 8), 1),
+            "failed": bool(e.get("failed")),
+            "width": round(min(5, 1.5 + math.log2(calls)), 1),
+            "label": label, "lx": round(mx, 1), "ly": round(my + 4, 1),
+            "title": f"{e['source']} → {e['target']}: {label}"
+                     + (f" (from {e['inferred_from']})" if e.get("inferred_from") else ""),
         })
+    shown = list(dict.fromkeys(n["status"] for n in drawn_nodes))
+    legend = [{"color": HEALTH[s][0], "label": HEALTH[s][1]} for s in HEALTH if s in shown]
     return {"width": width, "height": height, "nodes": drawn_nodes, "edges": drawn_edges,
-            "empty": not drawn_nodes}
+            "legend": legend, "empty": not drawn_nodes,
+            "failing_label": "failing hop" if graph.get("kind") == "request_flow" else "first to fail"}
+
+
+def _role(name: str, root_cause: str | None, suspects: Sequence[str], alerting: Sequence[str]) -> str | None:
+    if name == root_cause:
+        return "root cause"
+    if name in alerting:
+        return "alerting"
+    return "suspect" if name in suspects else None
+
+
+def _ns(text: str | None) -> int | None:
+    if not text:
+        return None
+    try:
+        return instant_ns(text)
+    except ValueError:
+        return None
+
+
+def _clock_ns(ns: int, *, seconds: bool = True) -> str:
+    return datetime.fromtimestamp(ns / NS_PER_SECOND, tz=UTC).strftime("%H:%M:%S" if seconds else "%H:%M")
+
+
+def _day(ns: int) -> str:
+    return datetime.fromtimestamp(ns / NS_PER_SECOND, tz=UTC).strftime("%d %b %Y")
 
 
 def _clock(text: str | None) -> str:
-    return text[11:19] if text and len(text) >= 19 else (text or "")
+    ns = _ns(text)
+    return _clock_ns(ns) if ns is not None else (text or "")
+
+
+def _duration(ns: int) -> str:
+    seconds = round(ns / NS_PER_SECOND)
+    if seconds < 120:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes % 60 else f"{minutes // 60} h"
+
+
+def span_text(start: str | None, end: str | None) -> str:
+    """`24 Nov 2026, 07:56:45 → 08:34:45 UTC (38 min)`, the day repeated only when it changes."""
+    lo, hi = _ns(start), _ns(end)
+    if lo is None:
+        return ""
+    if hi is None:
+        return f"{_day(lo)}, {_clock_ns(lo)} UTC"
+    end_text = _clock_ns(hi) if _day(hi) == _day(lo) else f"{_day(hi)}, {_clock_ns(hi)}"
+    return f"{_day(lo)}, {_clock_ns(lo)} → {end_text} UTC ({_duration(hi - lo)})"
+
+
+_TEMPLATES.filters["clock"] = _clock
+
+
+# -- the page -------------------------------------------------------------------------------
 
 
 def evidence_link(evidence: dict[str, Any], grafana_url: str | None, loki_uid: str) -> str | None:
@@ -253,21 +514,117 @@ def evidence_link(evidence: dict[str, Any], grafana_url: str | None, loki_uid: s
     return explore_url(grafana_url, expr, start_ns, end_ns, loki_uid)
 
 
+def narrative_view(record: dict[str, Any], grafana_url: str | None, loki_uid: str) -> list[dict[str, Any]]:
+    """The narrative as blocks (paragraphs, headings, lists), each piece of evidence carrying
+    its Explore link. Told afresh from the stored answer so the links use this server's Grafana;
+    the stored annotation text when that is all there is."""
+    text = record.get("narrative") or ""
+    result = record.get("result")
+    if result:
+        from analyzer import narrate
+
+        try:
+            text = narrate.render("query", result, fmt="narrative", verbosity="standard",
+                                  grafana_url=grafana_url, loki_uid=loki_uid)
+        except Exception:  # the page still shows the stored narrative
+            log.warning("narrative could not be rendered", exc_info=True)
+    return narrative_blocks(text)
+
+
+_ITEM = re.compile(r"^(-|\d+\.)\s+(.*)$")
+_EXPLORE = re.compile(r"^Explore:\s*(\S+)$")
+_HEADING = re.compile(r"^([A-Z][^:]{1,40}):$")
+_LABELLED = re.compile(r"^([A-Z][A-Za-z ]{1,30}):\s+(.+)$")
+
+
+def narrative_blocks(text: str) -> list[dict[str, Any]]:
+    """Plain narrative text (see narrate's templates) to blocks: the first line is the title,
+    `Label: text` a labelled paragraph, `Label:` alone a heading, `- ` and `1. ` list items with
+    their indented lines, `Explore: <url>` the link of the line before it."""
+    blocks: list[dict[str, Any]] = []
+    last: dict[str, Any] | None = None  # what an Explore line attaches to
+    gap = False
+    for number, raw in enumerate(text.strip().splitlines()):
+        line = raw.strip()
+        current = blocks[-1] if blocks else None
+        if not line:
+            gap = True
+            continue
+        if (explore := _EXPLORE.match(line)) and last is not None:
+            last["link"] = explore[1]
+            continue
+        item = _ITEM.match(line) if raw == raw.lstrip() else None
+        if item:
+            kind = "ul" if item[1] == "-" else "ol"
+            if current is None or current["kind"] != kind:
+                current = {"kind": kind, "entries": []}
+                blocks.append(current)
+            last = {"text": _segments(item[2]), "lines": [], "link": None}
+            current["entries"].append(last)
+        elif raw != raw.lstrip() and current is not None and current["kind"] in ("ul", "ol"):
+            last = {"text": _segments(line), "link": None}
+            current["entries"][-1]["lines"].append(last)
+        elif number == 0:
+            last = {"kind": "title", "label": None, "text": _segments(line), "link": None}
+            blocks.append(last)
+        elif heading := _HEADING.match(line):
+            blocks.append({"kind": "heading", "text": heading[1]})
+            last = None
+        elif current is not None and current["kind"] == "p" and not gap:
+            current["text"].extend(_segments(" " + line))
+        else:
+            labelled = _LABELLED.match(line)
+            last = {"kind": "p", "label": labelled[1] if labelled else None,
+                    "text": _segments(labelled[2] if labelled else line), "link": None}
+            blocks.append(last)
+        gap = False
+    return blocks
+
+
+def _segments(text: str) -> list[dict[str, Any]]:
+    """`code` spans apart from prose, so the template escapes both and styles the code."""
+    parts = text.split("`")
+    if len(parts) % 2 == 0:  # an unmatched backquote is prose
+        return [{"code": False, "text": text}]
+    return [{"code": i % 2 == 1, "text": part} for i, part in enumerate(parts) if part]
+
+
+def verdict(insights: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The top insight as one sentence, with how sure the engine is."""
+    if not insights:
+        return None
+    top = insights[0]
+    title = str(top.get("title") or top.get("kind") or "").strip()
+    sentence = title if title.endswith((".", "!", "?")) else f"{title}."
+    return {"text": sentence, "confidence": top.get("confidence"), "service": top.get("service"),
+            "severity": top.get("severity")}
+
+
 def render_report(
     record: dict[str, Any], grafana_url: str | None, loki_uid: str = "loki-ai-logs"
 ) -> str:
     report = record.get("report") or {}
     result = record.get("result") or {}
+    alert = record.get("alert") or {}
     insights = [
         {**insight, "explore": evidence_link(insight.get("evidence") or {}, grafana_url, loki_uid)}
         for insight in result.get("insights", [])
     ]
+    window = record.get("window") or {}
     return _TEMPLATES.get_template("report.html.j2").render(
         record=record,
-        alert=record.get("alert") or {},
+        alert=alert,
+        state="resolved" if record.get("resolved") else "firing",
+        verdict=verdict(insights),
+        window_text=span_text(window.get("start"), window.get("end")),
+        alert_text=span_text(alert.get("starts_at"), record.get("ends_at")),
+        narrative=narrative_view(record, grafana_url, loki_uid),
         insights=insights,
         summary=result.get("summary") or {},
-        timeline=timeline_svg(report.get("timeline") or {}),
+        alert_services=(record.get("query") or {}).get("services") or [],
+        timeline=timeline_svg(
+            report.get("timeline") or {}, alert_start=alert.get("starts_at"), alert_end=record.get("ends_at")
+        ),
         graph=graph_svg(report.get("graph") or {}),
         graph_info=report.get("graph") or {},
         grafana_url=grafana_url,
