@@ -140,13 +140,13 @@ def _correlation(data: dict[str, Any], link: _Linker) -> Story:
     if failing:
         headline = (
             f"Request {cid} failed at {failing} after {total}. It went {route}; "
-            f"the time was spent on {path}."
+            f"the critical path was {path}."
         )
         gist = f"failed at {failing} after {total}"
     else:
         headline = (
             f"Request {cid} completed in {total} across {plural(len(order), 'service')} "
-            f"({route}); the time was spent on {path}."
+            f"({route}); the critical path was {path}."
         )
         gist = f"completed in {total}"
     story = Story(title=f"Request {cid} · {when}", headline=headline, gist=gist)
@@ -177,9 +177,15 @@ def _correlation(data: dict[str, Any], link: _Linker) -> Story:
         (n for n in nodes.values() if n["status"] != "ok" and n["service"] != failing),
         key=lambda n: (n.get("first_error_at", ""), n["service"]),
     )
+    failed_calls = {
+        (e["source"], e["target"])
+        for e in data.get("request_flow", {}).get("edges", [])
+        if e.get("failed") and e.get("source") != e.get("target")
+    }
     for node in failed_after:
         at = node.get("first_error_at")
-        cause = f" because its call to {failing} failed" if failing else ""
+        callee = next((t for s, t in sorted(failed_calls) if s == node["service"]), None)
+        cause = f" because its call to {callee} failed" if callee else ""
         story.spread.append(
             Claim(
                 f"{node['service']} failed next ({clock.time(at)}){cause}",
@@ -195,8 +201,8 @@ def _correlation(data: dict[str, Any], link: _Linker) -> Story:
         story.facts.append(
             Claim(
                 f"{item['service']} spent {latency(item['self_ms'])} of the {total} in its own "
-                f"work ({percent(item['share'])})",
-                plural(node.get("lines", 0), "line"),
+                "work",
+                f"{percent(item['share'])}, {plural(node.get('lines', 0), 'line')}",
                 link=link(query_for(item["service"]), node.get("start")),
                 time=node.get("start"),
                 service=item["service"],
@@ -811,7 +817,7 @@ def _workspace(data: dict[str, Any], link: _Linker) -> Story:
         services = pattern.get("services", [])
         claims.append(
             Claim(
-                f"{names(services) or '?'}: “{pattern.get('pattern')}”",
+                f"“{pattern.get('pattern')}” from {names(services) or '?'}",
                 f"{plural(int(pattern['count']), 'line')}, "
                 f"{clock.between(pattern.get('first_seen'), pattern.get('last_seen'))}",
                 pattern.get("sample"),
