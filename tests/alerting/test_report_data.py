@@ -114,3 +114,42 @@ def test_report_narrative_is_paragraphs_not_one_preformatted_block(make_app) -> 
     assert "<pre" not in narrative and "pre-wrap" not in narrative
     assert narrative.count("<p") >= 2
     assert 'class="explore" href="http://grafana.invalid/explore?' in narrative
+
+
+def test_report_of_a_queued_analysis_renders_its_empty_state(make_app) -> None:
+    app = make_app()
+    accepted = app.post_alerts(
+        retarget(load_payload("alerting_single_firing.json"), labels={"service": "api"})
+    ).get_json()
+
+    page = app.client.get(f"/reports/{accepted['analysis_id']}")
+
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "No verdict yet: the analysis is queued." in html
+    assert "no errors in the window" in html and "no errors to correlate" in html
+
+
+def test_narrative_text_becomes_labelled_paragraphs_lists_and_links() -> None:
+    from analyzer.web.reports import narrative_blocks
+
+    text = (
+        "Troubleshooting · 08:00 to 09:00 UTC\n\n"
+        "What happened: one problem.\n\n"
+        "Where it started: redis failed first: `OOM` (3 lines).\n"
+        "  Explore: http://g/explore?a=1\n\n"
+        "How it spread:\n"
+        "- api failed after redis.\n"
+        "  Explore: http://g/explore?b=2\n"
+        "- ... and 2 more findings.\n\n"
+        "What to do:\n"
+        "1. Raise the memory limit.\n"
+    )
+
+    blocks = narrative_blocks(text)
+
+    assert [b["kind"] for b in blocks] == ["title", "p", "p", "heading", "ul", "heading", "ol"]
+    origin = blocks[2]
+    assert origin["label"] == "Where it started" and origin["link"] == "http://g/explore?a=1"
+    assert {"code": True, "text": "OOM"} in origin["text"]
+    assert [item["link"] for item in blocks[4]["entries"]] == ["http://g/explore?b=2", None]
