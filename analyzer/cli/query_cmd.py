@@ -96,8 +96,10 @@ def run(args: argparse.Namespace) -> int:
 
 def render_terminal(body: dict[str, Any], fmt: str) -> str:
     meta, summary = body["metadata"], body["summary"]
+    start, end = meta["time_range"]["start"], meta["time_range"]["end"]
+    shown_end = end[11:19] if start[:10] == end[:10] else f"{end[:10]} {end[11:19]}"
     lines = [
-        f"{meta['query_mode']} · {meta['time_range']['start']} → {meta['time_range']['end']}",
+        f"{meta['query_mode']} · {start[:10]} {start[11:19]} → {shown_end} UTC",
         f"{meta['total_logs']} records from {', '.join(meta['services_queried']) or 'no services'}"
         f" · {summary.get('error_count', 0)} errors · {summary.get('warning_count', 0)} warnings"
         + (f" · {meta['malformed_lines']} malformed lines" if meta.get("malformed_lines") else "")
