@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from analyzer.analysis.insight import Insight
 from analyzer.model import (
     NS_PER_SECOND,
     Mode,
@@ -244,3 +245,18 @@ def alert_query(
         expand_dependencies=True,
         **alert_ids(alert),
     )
+
+
+def focus_on_alert(insights: list[Insight], starts_ns: int) -> list[Insight]:
+    """With several incidents in the window, the alert's own comes first: the root cause whose
+    evidence is nearest the moment the alert fired leads, the rest keep their order."""
+    causes = [i for i in insights if i.kind == "root_cause"]
+    if len(causes) < 2:
+        return insights
+
+    def distance(insight: Insight) -> int:
+        first, last = insight.evidence.first_seen_ns, insight.evidence.last_seen_ns
+        return 0 if first <= starts_ns <= last else min(abs(starts_ns - first), abs(starts_ns - last))
+
+    lead = min(causes, key=distance)
+    return [lead, *(i for i in insights if i is not lead)]

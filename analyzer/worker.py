@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-from analyzer.alerting import Alert, alert_query
+from analyzer.alerting import Alert, alert_query, focus_on_alert
 from analyzer.infra.jobs import DurableQueue, Job, open_job_queue
 from analyzer.infra.results import ResultsStore, open_results_store
 from analyzer.model import NS_PER_SECOND, format_timestamp, instant_ns, now_ns
@@ -178,6 +178,7 @@ class Worker:
             resolved_at_ns=resolved_ns,
         ).model_copy(update={"limit": ALERT_LOG_LIMIT})
         analysis = fetch_and_analyze(self.services, query, tenant=record.get("tenant"))
+        analysis.insights = focus_on_alert(analysis.insights, alert.starts_ns)
         body = analysis.to_dict()
         # the report links each piece of evidence to Explore itself; the narrative stays short
         narrative = narrative_text(body)

@@ -15,9 +15,11 @@ from analyzer.alerting import (
     alert_query,
     alert_services,
     analysis_window,
+    focus_on_alert,
     parse_notification,
 )
-from analyzer.model import NS_PER_SECOND, instant_ns
+from analyzer.analysis.insight import Evidence, Insight
+from analyzer.model import NS_PER_SECOND, Severity, instant_ns
 
 
 def test_grouped_notification_makes_one_alert_per_entry() -> None:
@@ -93,3 +95,21 @@ def test_window_of_a_resolved_alert_ends_at_its_end() -> None:
 def test_malformed_notifications_are_refused_with_the_reason(body: object, fragment: str) -> None:
     with pytest.raises(PayloadError, match=fragment):
         parse_notification(body)
+
+
+def _cause(service: str, first_s: int, last_s: int) -> Insight:
+    evidence = Evidence(count=3, first_seen_ns=first_s * NS_PER_SECOND, last_seen_ns=last_s * NS_PER_SECOND)
+    return Insight("root_cause", f"{service} is the likely root cause", Severity.ERROR, 0.9, evidence,
+                   "check it", service=service)
+
+
+def test_the_root_cause_of_the_alerts_own_incident_leads() -> None:
+    big, own = _cause("admin-ui", 5000, 5400), _cause("redis", 1000, 1300)
+    other = Insight("pattern", "p", Severity.WARN, 0.5, Evidence(1, 0, 0), "s")
+    ordered = focus_on_alert([big, other, own], starts_ns=1100 * NS_PER_SECOND)
+    assert [i.service for i in ordered] == ["redis", "admin-ui", None]
+
+
+def test_a_single_root_cause_keeps_its_place() -> None:
+    only = [_cause("redis", 10, 20)]
+    assert focus_on_alert(only, starts_ns=0) == only
