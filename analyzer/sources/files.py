@@ -14,6 +14,10 @@ and mtime, so an unchanged file is never re-parsed whole):
 - larger files keep byte offsets of blocks of `BLOCK_RECORDS` records with each block's time
   span, so a query seeks straight to the blocks that overlap its window (gzip files, which
   cannot seek, are re-streamed instead).
+A JSON line becomes a LogRecord only when a query keeps it: its time, service and level (all
+the index and the usual filters need) are read from the parsed mapping first. A relative query
+over new files reads them once, building the index and the answer together for the window their
+last lines suggest (read again from the index only if a newer line turns up elsewhere).
 Matches are kept in a heap of the newest `limit`, so memory is bounded by `limit`, not file size.
 `malformed_lines` counts the malformed lines of every file whose time span meets the window.
 """
@@ -27,7 +31,7 @@ import json
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,9 +44,16 @@ from analyzer.model import now_ns as wall_clock_ns
 from analyzer.sources.base import FetchResult
 from analyzer.sources.records import (
     TIME_KEYS,
+    mapping_id,
+    mapping_summary,
     parse_logfmt,
     record_from_mapping,
 )
+
+try:  # several times faster than json on the lines of a large dump
+    from orjson import loads as _loads
+except ImportError:  # pragma: no cover - an environment installed before the dependency
+    _loads = json.loads
 
 LOG_SUFFIXES = (".log", ".jsonl", ".ndjson", ".json", ".txt")
 SKIPPED_FILES = {"ground_truth.json"}
@@ -51,6 +62,7 @@ MAX_MESSAGE_CHARS = 65_536  # a runaway continuation stops growing here
 LABEL_FIELDS = ("service", "level", "workspace_id", "model", "request_type", "job", "env")
 MAX_LABEL_VALUES = 1000
 DAY_NS = 86_400 * 1_000_000_000
+TAIL_PROBE_BYTES = 65_536  # read from the end of a new file to guess the newest line's time
 _ROTATION = re.compile(r"\.\d+$")
 _MONTHS = {
     m: i + 1
@@ -316,6 +328,69 @@ def _parse_line(
     return (CONTINUATION if ctx.previous_plain else None), False
 
 
+# ----- lines read ahead of their records --------------------------------------------------------
+#
+# Most lines of a large dump fall outside the query's window or below its threshold. A JSON line
+# is therefore parsed to a mapping, and only its time, service and level are read from it (what
+# the index and the query's filters need); the LogRecord is built only for lines a query keeps.
+
+
+def _load_object(line: bytes) -> dict[str, Any] | None:
+    """The JSON object on a line, None when it is not one (the line-by-line path decides then)."""
+    try:
+        data = _loads(line)
+    except ValueError:  # orjson's and json's decode errors, and invalid UTF-8
+        return None
+    return data if type(data) is dict else None
+
+
+@dataclass(frozen=True, slots=True)
+class _FileNames:
+    stem: str  # the service of records that name none
+    origin_name: str  # "api.jsonl" in a record's origin "api.jsonl:12"
+
+
+class _Lazy:
+    """A JSON line parsed to its mapping; `record()` builds (once) the LogRecord it stands for."""
+
+    __slots__ = ("_record", "data", "line_no", "names", "raw", "ts")
+
+    def __init__(
+        self, data: dict[str, Any], raw: bytes, ts: int, line_no: int, names: _FileNames
+    ) -> None:
+        self.data = data
+        self.raw = raw
+        self.ts = ts
+        self.line_no = line_no
+        self.names = names
+        self._record: LogRecord | None = None
+
+    def record(self) -> LogRecord:
+        if self._record is None:
+            self._record = record_from_mapping(
+                self.data,
+                timestamp_ns=self.ts,
+                default_service=self.names.stem,
+                raw=self.raw.decode("utf-8", errors="replace").rstrip("\r\n"),
+                origin=f"{self.names.origin_name}:{self.line_no}",
+            )
+        return self._record
+
+
+# One record as a scan yields it: the offset and number of its first line, its time (None for a
+# malformed line), service and level, and the record itself or the mapping it will be built from
+# with the raw line.
+_Scanned = tuple[
+    int, int, int | None, str, Severity | None, LogRecord | dict[str, Any] | None, bytes
+]
+# A record kept in memory for a small file: time, service, level, and the record or its stand-in.
+_Cached = tuple[int, str, Severity, LogRecord | _Lazy]
+
+
+def _as_record(item: LogRecord | _Lazy) -> LogRecord:
+    return item if type(item) is LogRecord else item.record()  # type: ignore[union-attr]
+
+
 # ----- reading files ----------------------------------------------------------------------------
 
 
@@ -340,27 +415,60 @@ class _FileIndex:
     services: set[str] = field(default_factory=set)
     label_values: dict[str, set[str]] = field(default_factory=dict)
     blocks: list[_Block] = field(default_factory=list)
-    cached: list[LogRecord] | None = None
+    cached: list[_Cached] | None = None
 
     def overlaps(self, window: TimeRange) -> bool:
         if self.first_ts is None or self.last_ts is None:
             return False
         return self.first_ts <= window.end_ns and self.last_ts >= window.start_ns
 
-    def note(self, record: LogRecord) -> None:
-        ts = record.timestamp_ns
-        self.first_ts = ts if self.first_ts is None else min(self.first_ts, ts)
-        self.last_ts = ts if self.last_ts is None else max(self.last_ts, ts)
-        self.records += 1
-        self.services.add(record.service)
-        for label in LABEL_FIELDS:
-            value = record.level.label if label == "level" else getattr(record, label, None)
-            if value is None:
-                value = record.labels.get(label) or record.fields.get(label)
-            if value not in (None, ""):
-                values = self.label_values.setdefault(label, set())
-                if len(values) < MAX_LABEL_VALUES:
-                    values.add(str(value))
+    def note_labels(self, values: tuple[str | None, ...]) -> None:
+        """Add one record's label values (`_label_values`) to the sets, each kept bounded."""
+        label_values = self.label_values
+        for label, text in zip(LABEL_FIELDS, values):  # noqa: B905 - both are LABEL_FIELDS long
+            if not text:
+                continue
+            found = label_values.get(label)
+            if found is None:
+                found = label_values[label] = set()
+            if text not in found and len(found) < MAX_LABEL_VALUES:
+                found.add(text)
+
+
+def _label_values(
+    service: str, level: Severity, item: LogRecord | dict[str, Any]
+) -> tuple[str | None, ...]:
+    """The `LABEL_FIELDS` of a record, or of the record a mapping will make, as text (so that
+    equal tuples mean equal labels: 1 == 1.0 == True, but not as text)."""
+    if isinstance(item, LogRecord):
+        return tuple(_label_text(_record_label(item, label)) for label in LABEL_FIELDS)
+    get = item.get
+    workspace, model, request_type, job, env = (
+        get("workspace_id"), get("model"), get("request_type"), get("job"), get("env")
+    )
+    return (
+        service,
+        _LEVEL_LABELS[level],
+        workspace if type(workspace) is str else mapping_id(item, "workspace_id"),
+        model if model is None or type(model) is str else str(model),
+        request_type if request_type is None or type(request_type) is str else str(request_type),
+        job if job is None or type(job) is str else str(job),
+        env if env is None or type(env) is str else str(env),
+    )
+
+
+def _label_text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+_LEVEL_LABELS = {level: level.label for level in Severity}
+
+
+def _record_label(record: LogRecord, label: str) -> Any:
+    value = record.level.label if label == "level" else getattr(record, label, None)
+    if value is None:
+        value = record.labels.get(label) or record.fields.get(label)
+    return value
 
 
 def _open_binary(path: Path) -> IO[bytes]:
@@ -377,6 +485,90 @@ def _is_log_file(path: Path) -> bool:
         name = name[:-3]
     name = _ROTATION.sub("", name)
     return name.endswith(LOG_SUFFIXES)
+
+
+class _Collector:
+    """The newest `limit` records in the window that the query keeps (all of them without one).
+
+    The query's service, severity and id filters are checked on a line's mapping, so a LogRecord
+    is built only for a line that is kept (and, with exclude patterns, for each candidate).
+    """
+
+    def __init__(self, query: Query, window: TimeRange, limit: int | None) -> None:
+        self.start = window.start_ns
+        self.end = window.end_ns
+        self.limit = limit
+        self.services = set(query.services)
+        self.threshold = query.severity_threshold
+        self.ids = query.ids()
+        self.excludes = bool(query.exclude_patterns)
+        self.matches = record_filter(query)
+        self.kept: list[tuple[int, int, LogRecord | _Lazy]] = []
+        self.seq = 0
+        self.matched = 0
+
+    def _mapping_kept(self, service: str, level: Severity, data: dict[str, Any]) -> bool:
+        if self.services and service not in self.services:
+            return False
+        if self.threshold is not None and level < self.threshold:
+            return False
+        return all(mapping_id(data, name) == wanted for name, wanted in self.ids.items())
+
+    def offer_line(self, scanned: _Scanned, names: _FileNames) -> None:
+        """A record straight from a scan (see `_Scanned`)."""
+        _, line_no, ts, service, level, obj, raw = scanned
+        if ts is None or ts < self.start or ts > self.end:
+            return
+        item: LogRecord | _Lazy | None = None
+        if type(obj) is dict:
+            assert level is not None
+            if not self._mapping_kept(service, level, obj):
+                return
+            if self.excludes:
+                item = _Lazy(obj, raw, ts, line_no, names)
+                if not self.matches(item.record()):
+                    return
+        else:
+            assert isinstance(obj, LogRecord)
+            if not self.matches(obj):
+                return
+            item = obj
+        if self._room_for(ts):
+            self._push(ts, item or _Lazy(obj, raw, ts, line_no, names))  # type: ignore[arg-type]
+
+    def offer_cached(self, cached: _Cached) -> None:
+        ts, service, level, item = cached
+        if ts < self.start or ts > self.end:
+            return
+        if type(item) is _Lazy:
+            if not self._mapping_kept(service, level, item.data):
+                return
+            if self.excludes and not self.matches(item.record()):
+                return
+        elif not self.matches(item):  # type: ignore[arg-type]
+            return
+        if self._room_for(ts):
+            self._push(ts, item)
+
+    def _room_for(self, ts: int) -> bool:
+        """Count a match; False when the heap is full of records at least as new."""
+        self.matched += 1
+        kept = self.kept
+        # later offers win ties (their sequence number is higher), hence `<` and not `<=`
+        return self.limit is None or len(kept) < self.limit or ts >= kept[0][0]
+
+    def _push(self, ts: int, item: LogRecord | _Lazy) -> None:
+        self.seq += 1
+        entry = (ts, self.seq, item)
+        if self.limit is None:
+            self.kept.append(entry)
+        elif len(self.kept) < self.limit:
+            heapq.heappush(self.kept, entry)
+        else:
+            heapq.heapreplace(self.kept, entry)
+
+    def records(self) -> list[LogRecord]:
+        return [_as_record(item) for _, _, item in sorted(self.kept, key=lambda e: e[:2])]
 
 
 class FileSource:
@@ -422,6 +614,13 @@ class FileSource:
                 return path.name
         return path.name
 
+    def _context(self, path: Path) -> _LineContext:
+        stat = path.stat()
+        year = datetime.fromtimestamp(stat.st_mtime, tz=UTC).year
+        return _LineContext(
+            service_from_filename(path), self._origin_name(path), year, stat.st_mtime_ns
+        )
+
     def _current_index(self, path: Path) -> _FileIndex | None:
         """The index entry if the file is unchanged since it was built."""
         try:
@@ -438,57 +637,84 @@ class FileSource:
             len(e.cached) for p, e in self._index.items() if e.cached is not None and p != excluding
         )
 
-    def _build(self, path: Path, on_record: Callable[[LogRecord], None] | None) -> _FileIndex:
-        """One full pass over a file: the index entry, and each record to `on_record`."""
+    def _build(self, path: Path, collector: _Collector | None) -> tuple[_FileIndex, int]:
+        """One full pass over a file: its index entry, each record offered to `collector`, and
+        the number of records read. Runs once per line of every new file: kept lean."""
         stat = path.stat()
         entry = _FileIndex(path, stat.st_size, stat.st_mtime_ns)
         budget = self.max_cached_records - self._cached_total(path)
-        cached: list[LogRecord] | None = [] if budget > 0 else None
+        cached: list[_Cached] | None = [] if budget > 0 else None
         seekable = not path.name.endswith(".gz")
+        names = self._names(path)
+        first_ts = last_ts = None
+        records = malformed = 0
+        services = entry.services
+        seen_labels: set[tuple[str | None, ...]] = set()  # most lines repeat a combination
         block: _Block | None = None
         in_block = 0
-        for offset, line_no, record, malformed in self._stream(path):
-            if malformed:
-                entry.malformed += 1
+        for scanned in self._scan(path):
+            offset, line_no, ts, service, level, obj, raw = scanned
+            if ts is None:
+                malformed += 1
                 continue
-            assert record is not None
-            entry.note(record)
+            assert level is not None and obj is not None
+            records += 1
+            if first_ts is None:
+                first_ts = last_ts = ts
+            elif ts > last_ts:  # type: ignore[operator]
+                last_ts = ts
+            elif ts < first_ts:
+                first_ts = ts
+            services.add(service)
+            labels = _label_values(service, level, obj)
+            if labels not in seen_labels:
+                if len(seen_labels) < MAX_LABEL_VALUES:
+                    seen_labels.add(labels)
+                entry.note_labels(labels)
             if seekable:
-                if block is None or in_block >= BLOCK_RECORDS:
+                if in_block == 0 or in_block >= BLOCK_RECORDS:
                     if block is not None:
                         block.end_offset = offset
-                    block = _Block(offset, line_no, record.timestamp_ns, record.timestamp_ns)
+                    block = _Block(offset, line_no, ts, ts)
                     entry.blocks.append(block)
                     in_block = 0
                 in_block += 1
-                block.min_ts = min(block.min_ts, record.timestamp_ns)
-                block.max_ts = max(block.max_ts, record.timestamp_ns)
+                if ts > block.max_ts:  # type: ignore[union-attr]
+                    block.max_ts = ts  # type: ignore[union-attr]
+                elif ts < block.min_ts:  # type: ignore[union-attr]
+                    block.min_ts = ts  # type: ignore[union-attr]
             if cached is not None:
-                cached.append(record)
-                if len(cached) > budget:
-                    cached = None
-            if on_record is not None:
-                on_record(record)
+                if records == BLOCK_RECORDS and offset * budget < BLOCK_RECORDS * entry.size:
+                    cached = None  # at this many bytes a record, the file will not fit
+                else:
+                    item = _Lazy(obj, raw, ts, line_no, names) if type(obj) is dict else obj
+                    cached.append((ts, service, level, item))  # type: ignore[arg-type]
+                    if len(cached) > budget:
+                        cached = None
+            if collector is not None:
+                collector.offer_line(scanned, names)
         if block is not None:
             block.end_offset = entry.size
+        entry.first_ts, entry.last_ts = first_ts, last_ts
+        entry.records, entry.malformed = records, malformed
         entry.cached = cached
         with self._lock:
             self._index[path] = entry
-        return entry
+        return entry, records
 
-    def _stream(
+    def _names(self, path: Path) -> _FileNames:
+        return _FileNames(service_from_filename(path), self._origin_name(path))
+
+    def _scan(
         self, path: Path, start: int = 0, end: int | None = None, first_line: int = 1
-    ) -> Iterator[tuple[int, int, LogRecord | None, bool]]:
-        """(offset, line number, record, malformed) per record, with continuations folded in.
-
-        A record is yielded when the next one starts, so the offset is that of its first line.
-        """
-        stat = path.stat()
-        year = datetime.fromtimestamp(stat.st_mtime, tz=UTC).year
-        ctx = _LineContext(
-            service_from_filename(path), self._origin_name(path), year, stat.st_mtime_ns
-        )
-        pending: tuple[int, int, LogRecord] | None = None
+    ) -> Iterator[_Scanned]:
+        """Each record of the file (or of the byte range), continuations folded in, and each
+        malformed line (time None). A plain-text record is yielded once the next line shows it
+        has no more continuation lines; the offset is always that of the record's first line."""
+        ctx = self._context(path)
+        stem = ctx.stem
+        pending: LogRecord | None = None  # a plain-text record that may take continuations
+        pending_at = (0, 0, b"")
         offset = start
         line_no = first_line - 1
         with _open_binary(path) as handle:
@@ -500,41 +726,100 @@ class FileSource:
                 offset += len(raw)
                 if end is not None and line_start >= end:
                     break
+                stripped = raw.strip()
+                data = _load_object(stripped) if stripped.startswith(b"{") else None
+                if data is not None and not (type(data.get("log")) is str and "time" in data):
+                    try:
+                        ts, service, level = mapping_summary(data, stem)
+                    except (ValueError, OverflowError):
+                        yield line_start, line_no, None, stem, None, None, raw
+                        continue
+                    if ts is None:
+                        ts = ctx.previous_ts  # a line without a time of its own
+                        if ts is None:
+                            yield line_start, line_no, None, stem, None, None, raw
+                            continue
+                    ctx.previous_ts = ts
+                    ctx.previous_plain = False
+                    if pending is not None:
+                        yield *pending_at[:2], pending.timestamp_ns, pending.service, \
+                            pending.level, pending, pending_at[2]
+                        pending = None
+                    yield line_start, line_no, ts, service, level, data, raw
+                    continue
+                # everything else (plain text, logfmt, Docker entries) line by line
                 text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
                 if not text.strip():
                     continue
-                parsed = parse_line(text, ctx, f"{ctx.origin_name}:{line_no}")
+                origin = f"{ctx.origin_name}:{line_no}"
+                if data is not None:  # a Docker json-file entry, already parsed
+                    parsed: LogRecord | _Continuation | None = _parse_docker(
+                        data, ctx, text, origin
+                    )
+                    if parsed is not None:
+                        ctx.previous_ts = parsed.timestamp_ns
+                        ctx.previous_plain = False
+                else:
+                    parsed = parse_line(text, ctx, origin)
                 if parsed is CONTINUATION and pending is not None:
-                    record = pending[2]
-                    if len(record.message) < MAX_MESSAGE_CHARS:
-                        record.message = f"{record.message}\n{text}"[:MAX_MESSAGE_CHARS]
+                    if len(pending.message) < MAX_MESSAGE_CHARS:
+                        pending.message = f"{pending.message}\n{text}"[:MAX_MESSAGE_CHARS]
                     continue
-                if parsed is None or parsed is CONTINUATION:
-                    yield line_start, line_no, None, True
+                if not isinstance(parsed, LogRecord):
+                    yield line_start, line_no, None, stem, None, None, raw
                     continue
-                assert isinstance(parsed, LogRecord)
                 if pending is not None:
-                    yield pending[0], pending[1], pending[2], False
-                pending = (line_start, line_no, parsed)
+                    yield *pending_at[:2], pending.timestamp_ns, pending.service, \
+                        pending.level, pending, pending_at[2]
+                    pending = None
+                if ctx.previous_plain:
+                    pending, pending_at = parsed, (line_start, line_no, raw)
+                else:
+                    yield line_start, line_no, parsed.timestamp_ns, parsed.service, \
+                        parsed.level, parsed, raw
         if pending is not None:
-            yield pending[0], pending[1], pending[2], False
+            yield *pending_at[:2], pending.timestamp_ns, pending.service, pending.level, \
+                pending, pending_at[2]
 
     def _entries(self) -> list[_FileIndex]:
         """Index entries for every file, building those that are new or changed."""
-        out = []
-        for path in self.files():
-            entry = self._current_index(path) or self._build(path, None)
-            out.append(entry)
-        return out
+        return [self._current_index(path) or self._build(path, None)[0] for path in self.files()]
+
+    def _newest_in_tail(self, path: Path) -> int | None:
+        """The newest time among a file's last lines: what `now_ns` will most likely say once the
+        whole file is read, found without reading it (None for gzip files, which cannot seek)."""
+        if path.name.endswith(".gz"):
+            return None
+        ctx = self._context(path)
+        with path.open("rb") as handle:
+            size = handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, size - TAIL_PROBE_BYTES))
+            chunk = handle.read(TAIL_PROBE_BYTES)
+        lines = chunk.splitlines()
+        if size > TAIL_PROBE_BYTES:
+            lines = lines[1:]  # the first is cut
+        newest = None
+        for line in lines:
+            parsed = parse_line(line.decode("utf-8", errors="replace"), ctx, "")
+            if isinstance(parsed, LogRecord):
+                newest = parsed.timestamp_ns if newest is None else max(newest, parsed.timestamp_ns)
+        return newest
+
+    def _likely_now(self, paths: list[Path]) -> int:
+        """`now_ns` without a first read of new files: indexed files say, new ones are probed."""
+        newest = []
+        for path in paths:
+            entry = self._current_index(path)
+            stamp = entry.last_ts if entry is not None else self._newest_in_tail(path)
+            if stamp is not None:
+                newest.append(stamp)
+        return max(newest) if newest else wall_clock_ns()
 
     # ----- LogSource ----------------------------------------------------------------------
 
     def fetch(
         self, query: Query, *, tenant: str | None = None, limit: int | None = None
     ) -> FetchResult:
-        window = (
-            query.window(now=self.now_ns()) if not (query.start and query.end) else query.window()
-        )
         paths = self.files()
         if not paths:
             raise SourceUnavailable(
@@ -544,36 +829,37 @@ class FileSource:
                 "*.log / *.jsonl files.",
                 status=404,
             )
-        matches = record_filter(query)
+        if query.start and query.end:
+            return self._collect(paths, query, query.window(), limit)
+        if self.clock == "wall":
+            return self._collect(paths, query, query.window(now=wall_clock_ns()), limit)
+        # A relative window ends at the newest line. New files are read once, building their
+        # index and answering together, for the window their last lines suggest; should a line
+        # elsewhere be newer, the answer is read again from the now complete index.
+        guessed = query.window(now=self._likely_now(paths))
+        result = self._collect(paths, query, guessed, limit)
+        exact = query.window(now=self.now_ns())
+        if exact == guessed:
+            return result
+        again = self._collect(self.files(), query, exact, limit)
+        again.stats["records_parsed"] += result.stats["records_parsed"]
+        again.stats["files_read"] += result.stats["files_read"]
+        return again
+
+    def _collect(
+        self, paths: list[Path], query: Query, window: TimeRange, limit: int | None
+    ) -> FetchResult:
+        collector = _Collector(query, window, limit)
         wanted = set(query.services)
-        kept: list[tuple[int, int, LogRecord]] = []
-        seq = 0
-        matched = 0
         malformed = 0
         read_files = 0
         parsed_lines = 0
-
-        def offer(record: LogRecord) -> None:
-            nonlocal seq, matched
-            if not window.contains(record.timestamp_ns) or not matches(record):
-                return
-            matched += 1
-            seq += 1
-            item = (record.timestamp_ns, seq, record)
-            if limit is None:
-                kept.append(item)
-            elif len(kept) < limit:
-                heapq.heappush(kept, item)
-            elif item[:2] > kept[0][:2]:
-                heapq.heapreplace(kept, item)
-
         for path in paths:
             entry = self._current_index(path)
             if entry is None:
                 read_files += 1
-                counter = _Counter(offer)
-                entry = self._build(path, counter)
-                parsed_lines += counter.count
+                entry, parsed = self._build(path, collector)
+                parsed_lines += parsed
                 if entry.overlaps(window):
                     malformed += entry.malformed
                 continue
@@ -581,27 +867,25 @@ class FileSource:
                 continue
             malformed += entry.malformed
             if entry.cached is not None:
-                for record in entry.cached:
-                    offer(record)
+                for cached in entry.cached:
+                    collector.offer_cached(cached)
                 continue
             read_files += 1
+            names = self._names(path)
             for start, end, line in self._block_ranges(entry, window):
-                for _, _, record, bad in self._stream(path, start, end, line):
+                for scanned in self._scan(path, start, end, line):
                     parsed_lines += 1
-                    if not bad and record is not None:
-                        offer(record)
-
-        records = [item[2] for item in sorted(kept, key=lambda item: item[:2])]
+                    collector.offer_line(scanned, names)
         return FetchResult(
-            records=records,
+            records=collector.records(),
             window=window,
-            truncated=limit is not None and matched > limit,
+            truncated=limit is not None and collector.matched > limit,
             malformed_lines=malformed,
             stats={
                 "files": len(paths),
                 "files_read": read_files,
                 "records_parsed": parsed_lines,
-                "matched": matched,
+                "matched": collector.matched,
             },
         )
 
@@ -647,15 +931,3 @@ class FileSource:
         if unreadable:
             return {"ok": False, "detail": f"cannot read {', '.join(unreadable[:5])}"}
         return {"ok": True, "detail": f"{len(paths)} log file(s) at {self.path}"}
-
-
-class _Counter:
-    """Counts what passes through to `target` (records parsed on a building pass)."""
-
-    def __init__(self, target: Callable[[LogRecord], None]) -> None:
-        self.target = target
-        self.count = 0
-
-    def __call__(self, record: LogRecord) -> None:
-        self.count += 1
-        self.target(record)

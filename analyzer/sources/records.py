@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from analyzer.model import LogRecord, Severity, instant_ns
@@ -66,19 +67,23 @@ def parse_structured_line(line: str) -> dict[str, Any] | None:
 def _first(data: Mapping[str, Any], keys: tuple[str, ...]) -> Any:
     for key in keys:
         value = data.get(key)
-        if value not in (None, ""):
+        if value is not None and value != "":
             return value
     return None
 
 
 def _as_int(value: Any) -> int | None:
+    if value is None:  # the usual case: checked first, as a raised TypeError costs a microsecond
+        return None
     try:
         return int(float(value))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
 def _as_float(value: Any) -> float | None:
+    if value is None:
+        return None
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -98,20 +103,160 @@ def _as_bool(value: Any) -> bool | None:
     return None
 
 
+_DURATION_KEYS = (
+    ("duration", 1.0),
+    ("duration_ms", 1000.0),
+    ("latency_ms", 1000.0),
+    ("elapsed_ms", 1000.0),
+    ("response_time_ms", 1000.0),
+    ("duration_s", 1.0),
+    ("latency", 1.0),
+    ("elapsed", 1.0),
+    ("response_time", 1.0),
+)
+
+
 def duration_seconds(data: Mapping[str, Any]) -> float | None:
     """`duration` is seconds; `duration_ms`/`latency_ms`/`elapsed_ms` are milliseconds."""
-    value = _as_float(data.get("duration"))
-    if value is not None:
-        return value
-    for key in ("duration_ms", "latency_ms", "elapsed_ms", "response_time_ms"):
+    for key, per_second in _DURATION_KEYS:
         value = _as_float(data.get(key))
         if value is not None:
-            return value / 1000.0
-    for key in ("duration_s", "latency", "elapsed", "response_time"):
-        value = _as_float(data.get(key))
-        if value is not None:
-            return value
+            return value / per_second
     return None
+
+
+# ----- timestamps and levels, the per-line hot spots ----------------------------------------
+
+_SECOND_EPOCHS: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> its epoch second
+_MAX_CACHED_SECONDS = 16_384
+_FRACTION_SCALE = tuple(10 ** (9 - n) for n in range(10))
+_SECOND = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
+
+
+def _second_epoch(prefix: str) -> int | None:
+    """Epoch second of a `YYYY-MM-DDTHH:MM:SS` prefix, None when it is no valid UTC second."""
+    if not _SECOND.fullmatch(prefix):
+        return None
+    try:
+        moment = datetime(
+            int(prefix[:4]),
+            int(prefix[5:7]),
+            int(prefix[8:10]),
+            int(prefix[11:13]),
+            int(prefix[14:16]),
+            int(prefix[17:19]),
+            tzinfo=UTC,
+        )
+    except ValueError:
+        return None
+    epoch = int(moment.timestamp())
+    if epoch < 0:  # before 1970 `instant_ns` rounds toward zero: leave those to it
+        return None
+    if len(_SECOND_EPOCHS) >= _MAX_CACHED_SECONDS:
+        _SECOND_EPOCHS.clear()
+    _SECOND_EPOCHS[prefix] = epoch
+    return epoch
+
+
+def _rfc3339_utc_ns(text: str) -> int | None:
+    """`YYYY-MM-DDTHH:MM:SS[.fffffffff]Z` by fixed positions; None for any other shape."""
+    size = len(text)
+    if size < 20 or size > 30 or text[-1] != "Z":
+        return None
+    prefix = text[:19]
+    second = _SECOND_EPOCHS.get(prefix)
+    if second is None:
+        second = _second_epoch(prefix)
+        if second is None:
+            return None
+    if size == 20:
+        return second * 1_000_000_000
+    digits = text[20:-1]
+    if text[19] != "." or not digits.isdigit() or not digits.isascii():
+        return None
+    return second * 1_000_000_000 + int(digits) * _FRACTION_SCALE[size - 21]
+
+
+def timestamp_ns(value: Any) -> int:
+    """`instant_ns` with a fast path for the RFC 3339 UTC form most loggers write."""
+    if type(value) is str:
+        fast = _rfc3339_utc_ns(value)
+        if fast is not None:
+            return fast
+    return instant_ns(value)
+
+
+def mapping_timestamp_ns(data: Mapping[str, Any]) -> int | None:
+    """The line's own time (the first usual time field), None when it has none."""
+    stamp = _first(data, TIME_KEYS)
+    return None if stamp is None else timestamp_ns(stamp)
+
+
+_SEVERITIES: dict[str, Severity] = {}  # raw level text -> Severity, as `Severity.parse` says
+_MAX_CACHED_SEVERITIES = 1024
+
+
+def severity_of(value: Any) -> Severity:
+    """`Severity.parse(value, default=INFO)`, remembered per spelling."""
+    if type(value) is str:
+        found = _SEVERITIES.get(value)
+        if found is None:
+            found = Severity.parse(value, default=Severity.INFO)
+            if len(_SEVERITIES) < _MAX_CACHED_SEVERITIES:
+                _SEVERITIES[value] = found
+        return found
+    return Severity.parse(value, default=Severity.INFO)
+
+
+def mapping_service(
+    data: Mapping[str, Any], labels: Mapping[str, Any] | None = None, default: str = "unknown"
+) -> str:
+    found = _first(data, SERVICE_KEYS) or (_first(labels, SERVICE_KEYS) if labels else None)
+    return str(found or default)
+
+
+def mapping_level(data: Mapping[str, Any]) -> Severity:
+    return severity_of(_first(data, LEVEL_KEYS))
+
+
+def mapping_summary(
+    data: Mapping[str, Any], default_service: str
+) -> tuple[int | None, str, Severity]:
+    """Time (None when the line has none), service and level of the record `record_from_mapping`
+    would build from `data` without labels: all a reader needs to skip a line without building
+    it. An unreadable time raises ValueError or OverflowError, as it does there."""
+    get = data.get
+    stamp_ns = None
+    for key in TIME_KEYS:
+        stamp = get(key)
+        if stamp is not None and stamp != "":
+            stamp_ns = _rfc3339_utc_ns(stamp) if type(stamp) is str else None
+            if stamp_ns is None:
+                stamp_ns = instant_ns(stamp)
+            break
+    service = default_service
+    for key in SERVICE_KEYS:
+        found = get(key)
+        if found is not None and found != "":
+            if found:
+                service = found if type(found) is str else str(found)
+            break
+    level = None
+    for key in LEVEL_KEYS:
+        level = get(key)
+        if level is not None and level != "":
+            break
+    else:
+        level = None
+    return stamp_ns, service, severity_of(level)
+
+
+def mapping_id(data: Mapping[str, Any], name: str) -> str | None:
+    """The id `name` (one of `ID_ALIASES`) under any of its spellings, as a record holds it."""
+    return _str_or_none(_first(data, ID_ALIASES[name]))
+
+
+_RESERVED = frozenset(TIME_KEYS) | frozenset(MESSAGE_KEYS) | {"level", "service"}
 
 
 def record_from_mapping(
@@ -124,43 +269,42 @@ def record_from_mapping(
     origin: str = "",
 ) -> LogRecord:
     """Build a record; `timestamp_ns` (e.g. Loki's entry time) wins over the line's own time."""
-    labels = dict(labels or {})
-    merged: dict[str, Any] = {**labels, **data}
     if timestamp_ns is None:
-        stamp = _first(data, TIME_KEYS)
-        timestamp_ns = instant_ns(stamp) if stamp is not None else 0
-    service = _first(data, SERVICE_KEYS) or _first(labels, SERVICE_KEYS) or default_service
-    level = Severity.parse(_first(merged, LEVEL_KEYS), default=Severity.INFO)
+        timestamp_ns = mapping_timestamp_ns(data) or 0
+    if labels:
+        labels = dict(labels)
+        merged: Mapping[str, Any] = {**labels, **data}
+    else:
+        labels = {}
+        merged = data
+    service = mapping_service(data, labels, default_service)
+    level = severity_of(_first(merged, LEVEL_KEYS))
     message = _first(data, MESSAGE_KEYS)
     if message is None:
         message = raw or json.dumps(dict(data), sort_keys=True)
-    ids = {name: _first(merged, keys) for name, keys in ID_ALIASES.items()}
-    reserved = set(TIME_KEYS) | set(MESSAGE_KEYS) | {"level", "service"}
-    fields = {k: v for k, v in data.items() if k not in reserved}
-    status = _as_int(data.get("status_code") or data.get("status"))
-    success = _as_bool(data.get("success"))
+    fields = {k: v for k, v in data.items() if k not in _RESERVED}
+    get = data.get
+    status = _as_int(get("status_code") or get("status"))
+    success = _as_bool(get("success"))
     if success is None and status is not None:
         success = status < 500
+    tokens = get("tokens_used")
     return LogRecord(
         timestamp_ns=int(timestamp_ns),
-        service=str(service),
+        service=service,
         level=level,
         message=str(message),
-        labels={k: str(v) for k, v in labels.items()},
+        labels={k: str(v) for k, v in labels.items()} if labels else {},
         fields=fields,
-        correlation_id=_str_or_none(ids["correlation_id"]),
-        conversation_id=_str_or_none(ids["conversation_id"]),
-        session_id=_str_or_none(ids["session_id"]),
-        workspace_id=_str_or_none(ids["workspace_id"]),
-        user_id=_str_or_none(ids["user_id"]),
-        model=_str_or_none(data.get("model") or labels.get("model")),
-        tokens_used=_as_int(
-            data.get("tokens_used")
-            if data.get("tokens_used") is not None
-            else data.get("total_tokens")
-        ),
+        correlation_id=_str_or_none(_first(merged, ID_ALIASES["correlation_id"])),
+        conversation_id=_str_or_none(_first(merged, ID_ALIASES["conversation_id"])),
+        session_id=_str_or_none(_first(merged, ID_ALIASES["session_id"])),
+        workspace_id=_str_or_none(_first(merged, ID_ALIASES["workspace_id"])),
+        user_id=_str_or_none(_first(merged, ID_ALIASES["user_id"])),
+        model=_str_or_none(get("model") or labels.get("model")),
+        tokens_used=_as_int(tokens if tokens is not None else get("total_tokens")),
         duration=duration_seconds(data),
-        request_type=_str_or_none(data.get("request_type") or labels.get("request_type")),
+        request_type=_str_or_none(get("request_type") or labels.get("request_type")),
         success=success,
         raw=raw,
         origin=origin,
@@ -168,4 +312,4 @@ def record_from_mapping(
 
 
 def _str_or_none(value: Any) -> str | None:
-    return None if value in (None, "") else str(value)
+    return None if value is None or value == "" else str(value)
