@@ -5,15 +5,16 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PROMETHEUS_MULTIPROC_DIR=/tmp/ai-logs-metrics
+    PROMETHEUS_MULTIPROC_DIR=/tmp/ai-logs-metrics \
+    AI_LOGS_DATA_DIR=/var/lib/ai-logs
 
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY analyzer ./analyzer
 RUN pip install . \
     && useradd --create-home --uid 10001 --shell /usr/sbin/nologin ailogs \
-    && mkdir -p "$PROMETHEUS_MULTIPROC_DIR" \
-    && chown ailogs:ailogs "$PROMETHEUS_MULTIPROC_DIR"
+    && mkdir -p "$PROMETHEUS_MULTIPROC_DIR" "$AI_LOGS_DATA_DIR" \
+    && chown ailogs:ailogs "$PROMETHEUS_MULTIPROC_DIR" "$AI_LOGS_DATA_DIR"
 
 USER ailogs
 EXPOSE 8080
@@ -22,4 +23,7 @@ EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=5 \
     CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=3)"]
 
-CMD ["gunicorn", "-k", "gthread", "-w", "2", "--threads", "8", "-b", "0.0.0.0:8080", "analyzer.app:create_app()"]
+# the SQLite spool, results and pattern registry live here when Redis is down or absent
+VOLUME ["/var/lib/ai-logs"]
+
+CMD ["gunicorn", "-c", "python:analyzer.gunicorn_conf", "analyzer.app:create_app()"]

@@ -173,7 +173,10 @@ def test_the_image_is_slim_python_running_as_a_non_root_user() -> None:
 
 
 def test_the_image_serves_with_gunicorn_gthread_and_checks_health_with_python() -> None:
-    assert '"gunicorn", "-k", "gthread", "-w", "2", "--threads", "8"' in DOCKERFILE
+    assert '"gunicorn", "-c", "python:analyzer.gunicorn_conf"' in DOCKERFILE
+    from analyzer import gunicorn_conf
+
+    assert gunicorn_conf.worker_class == "gthread" and gunicorn_conf.workers >= 2
     assert "analyzer.app:create_app()" in DOCKERFILE
     assert re.search(r"HEALTHCHECK .*\n.*python.*/healthz", DOCKERFILE)
     assert "PROMETHEUS_MULTIPROC_DIR=" in DOCKERFILE
