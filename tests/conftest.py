@@ -1,15 +1,20 @@
-"""Shared test fixtures: a real redis-server for the session, and repository paths."""
+"""Shared test fixtures: a real redis-server, the generated demo logs, repository paths."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from analyzer.model import LogRecord
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -99,3 +104,31 @@ def fresh_correlation_context() -> Iterator[None]:
 
     set_correlation_id(None)
     yield
+
+
+@dataclass
+class Demo:
+    """Demo logs generated once per session, read into records the way a file source reads
+    them, with the raw JSON lines for computing expectations by hand."""
+
+    path: Path
+    truth: dict[str, Any]
+    lines: list[dict[str, Any]]
+    records: list[LogRecord]
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    from analyzer.demo import generate
+    from analyzer.sources.records import record_from_mapping
+
+    out = tmp_path_factory.mktemp("demo")
+    truth = generate(out, seed=7)
+    lines: list[dict[str, Any]] = []
+    records: list[LogRecord] = []
+    for path in sorted(out.glob("*.jsonl")):
+        for number, text in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            data = json.loads(text)
+            lines.append(data)
+            records.append(record_from_mapping(data, raw=text, origin=f"{path.name}:{number}"))
+    return Demo(out, truth, lines, records)
