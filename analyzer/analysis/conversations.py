@@ -9,13 +9,13 @@ is an error or says `success=false`. Percentiles are nearest-rank.
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from analyzer.analysis.pricing import PriceTable, cost
+from analyzer.analysis.statistics import percentile
 from analyzer.infra.privacy import mask_text
 from analyzer.model import NS_PER_SECOND, LogRecord, format_timestamp
 
@@ -108,15 +108,6 @@ def ai_requests(records: Iterable[LogRecord], *, only_ai: bool = True) -> list[A
         out.append(request)
     out.sort(key=lambda r: (r.first_ns, r.key))
     return out
-
-
-def percentile(values: Sequence[float], share: float) -> float | None:
-    """Nearest-rank percentile: the smallest value with at least `share` of values at or below."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(share * len(ordered)))
-    return ordered[rank - 1]
 
 
 def usage_metrics(requests: Sequence[AIRequest], prices: PriceTable) -> dict[str, Any]:

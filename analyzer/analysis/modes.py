@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from analyzer.analysis.normalize import fingerprint
+from analyzer.analysis.statistics import percentile
 from analyzer.model import (
     NS_PER_SECOND,
     Aggregation,
@@ -275,21 +276,12 @@ def _summary_errors(records: list[LogRecord], hits: list[LogRecord]) -> dict[str
     }
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile: a real observed value, as people expect from "p95"."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, int(-(-q * len(ordered) // 100)))  # ceil(q/100 * n)
-    return ordered[min(rank, len(ordered)) - 1]
-
-
 def _latency_stats(durations: list[float]) -> dict[str, Any]:
     return {
         "count": len(durations),
-        "p50_ms": round(percentile(durations, 50) * 1000, 1),
-        "p95_ms": round(percentile(durations, 95) * 1000, 1),
-        "p99_ms": round(percentile(durations, 99) * 1000, 1),
+        "p50_ms": round((percentile(durations, 0.50) or 0.0) * 1000, 1),
+        "p95_ms": round((percentile(durations, 0.95) or 0.0) * 1000, 1),
+        "p99_ms": round((percentile(durations, 0.99) or 0.0) * 1000, 1),
         "max_ms": round(max(durations) * 1000, 1),
         "mean_ms": round(statistics.fmean(durations) * 1000, 1),
     }

@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from analyzer.analysis.conversations import conversation_report, percentile, usage_series
+from analyzer.analysis.conversations import conversation_report, usage_series
 from analyzer.analysis.pricing import cost, load_prices
+from analyzer.analysis.statistics import percentile
 from analyzer.analysis.workspace import workspace_summary
 from analyzer.infra.privacy import mask
 from analyzer.model import NS_PER_SECOND, instant_ns
