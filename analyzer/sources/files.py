@@ -57,7 +57,7 @@ except ImportError:  # pragma: no cover - an environment installed before the de
 
 LOG_SUFFIXES = (".log", ".jsonl", ".ndjson", ".json", ".txt")
 SKIPPED_FILES = {"ground_truth.json"}
-BLOCK_RECORDS = 4096
+BLOCK_RECORDS = 1024
 MAX_MESSAGE_CHARS = 65_536  # a runaway continuation stops growing here
 LABEL_FIELDS = ("service", "level", "workspace_id", "model", "request_type", "job", "env")
 MAX_LABEL_VALUES = 1000
@@ -444,7 +444,11 @@ def _label_values(
         return tuple(_label_text(_record_label(item, label)) for label in LABEL_FIELDS)
     get = item.get
     workspace, model, request_type, job, env = (
-        get("workspace_id"), get("model"), get("request_type"), get("job"), get("env")
+        get("workspace_id"),
+        get("model"),
+        get("request_type"),
+        get("job"),
+        get("env"),
     )
     return (
         service,
@@ -713,8 +717,9 @@ class FileSource:
         has no more continuation lines; the offset is always that of the record's first line."""
         ctx = self._context(path)
         stem = ctx.stem
-        pending: LogRecord | None = None  # a plain-text record that may take continuations
-        pending_at = (0, 0, b"")
+        # a plain-text record that may take continuation lines, and the record itself
+        pending: _Scanned | None = None
+        pending_record = LogRecord(0, "", Severity.INFO, "")
         offset = start
         line_no = first_line - 1
         with _open_binary(path) as handle:
@@ -742,8 +747,7 @@ class FileSource:
                     ctx.previous_ts = ts
                     ctx.previous_plain = False
                     if pending is not None:
-                        yield *pending_at[:2], pending.timestamp_ns, pending.service, \
-                            pending.level, pending, pending_at[2]
+                        yield pending
                         pending = None
                     yield line_start, line_no, ts, service, level, data, raw
                     continue
@@ -762,24 +766,31 @@ class FileSource:
                 else:
                     parsed = parse_line(text, ctx, origin)
                 if parsed is CONTINUATION and pending is not None:
-                    if len(pending.message) < MAX_MESSAGE_CHARS:
-                        pending.message = f"{pending.message}\n{text}"[:MAX_MESSAGE_CHARS]
+                    message = pending_record.message
+                    if len(message) < MAX_MESSAGE_CHARS:
+                        pending_record.message = f"{message}\n{text}"[:MAX_MESSAGE_CHARS]
                     continue
                 if not isinstance(parsed, LogRecord):
                     yield line_start, line_no, None, stem, None, None, raw
                     continue
                 if pending is not None:
-                    yield *pending_at[:2], pending.timestamp_ns, pending.service, \
-                        pending.level, pending, pending_at[2]
+                    yield pending
                     pending = None
+                scanned = (
+                    line_start,
+                    line_no,
+                    parsed.timestamp_ns,
+                    parsed.service,
+                    parsed.level,
+                    parsed,
+                    raw,
+                )
                 if ctx.previous_plain:
-                    pending, pending_at = parsed, (line_start, line_no, raw)
+                    pending, pending_record = scanned, parsed
                 else:
-                    yield line_start, line_no, parsed.timestamp_ns, parsed.service, \
-                        parsed.level, parsed, raw
+                    yield scanned
         if pending is not None:
-            yield *pending_at[:2], pending.timestamp_ns, pending.service, pending.level, \
-                pending, pending_at[2]
+            yield pending
 
     def _entries(self) -> list[_FileIndex]:
         """Index entries for every file, building those that are new or changed."""

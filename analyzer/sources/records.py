@@ -118,10 +118,13 @@ _DURATION_KEYS = (
 
 def duration_seconds(data: Mapping[str, Any]) -> float | None:
     """`duration` is seconds; `duration_ms`/`latency_ms`/`elapsed_ms` are milliseconds."""
+    get = data.get
     for key, per_second in _DURATION_KEYS:
-        value = _as_float(data.get(key))
+        value = get(key)
         if value is not None:
-            return value / per_second
+            seconds = _as_float(value)
+            if seconds is not None:
+                return seconds / per_second
     return None
 
 
@@ -289,6 +292,7 @@ def record_from_mapping(
     if success is None and status is not None:
         success = status < 500
     tokens = get("tokens_used")
+    ids = _ids(merged)
     return LogRecord(
         timestamp_ns=int(timestamp_ns),
         service=service,
@@ -296,11 +300,11 @@ def record_from_mapping(
         message=str(message),
         labels={k: str(v) for k, v in labels.items()} if labels else {},
         fields=fields,
-        correlation_id=_str_or_none(_first(merged, ID_ALIASES["correlation_id"])),
-        conversation_id=_str_or_none(_first(merged, ID_ALIASES["conversation_id"])),
-        session_id=_str_or_none(_first(merged, ID_ALIASES["session_id"])),
-        workspace_id=_str_or_none(_first(merged, ID_ALIASES["workspace_id"])),
-        user_id=_str_or_none(_first(merged, ID_ALIASES["user_id"])),
+        correlation_id=ids[0],
+        conversation_id=ids[1],
+        session_id=ids[2],
+        workspace_id=ids[3],
+        user_id=ids[4],
         model=_str_or_none(get("model") or labels.get("model")),
         tokens_used=_as_int(tokens if tokens is not None else get("total_tokens")),
         duration=duration_seconds(data),
@@ -309,6 +313,24 @@ def record_from_mapping(
         raw=raw,
         origin=origin,
     )
+
+
+_ID_KEYS = tuple(ID_ALIASES.values())
+
+
+def _ids(data: Mapping[str, Any]) -> list[str | None]:
+    """The `ID_ALIASES` ids in their order, each under the first of its spellings present."""
+    get = data.get
+    out: list[str | None] = []
+    for keys in _ID_KEYS:
+        for key in keys:
+            value = get(key)
+            if value is not None and value != "":
+                out.append(value if type(value) is str else str(value))
+                break
+        else:
+            out.append(None)
+    return out
 
 
 def _str_or_none(value: Any) -> str | None:
