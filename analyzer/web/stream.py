@@ -24,6 +24,7 @@ import contextlib
 import json
 import logging
 import re
+import socket
 import threading
 import time
 from collections import deque
@@ -375,6 +376,10 @@ def close_with_error(ws: Any, exc: AnalyzerError) -> None:
     with contextlib.suppress(Exception):
         ws.send(json.dumps(mask({"type": "error", **exc.to_dict()}), default=str))
         ws.close(reason=CLOSE_REFUSED if exc.status < 500 else CLOSE_FAILED, message=exc.code)
+    # RFC 6455 7.1.1: the server closes the TCP connection first. Without this a client that
+    # answered the close frame can wait out its close timeout while the server thread winds down.
+    with contextlib.suppress(Exception):
+        ws.sock.shutdown(socket.SHUT_WR)
 
 
 def stream_settings(svc: Services) -> StreamSettings:
