@@ -529,7 +529,7 @@ def _recommendations(result: CorrelationResult) -> list[str]:
     slow = result.total_duration_ns >= SLOW_REQUEST_NS
     for hop in result.bottlenecks() if slow else []:
         out.append(
-            f"{hop.service} spent {_ms(hop.self_ns)} ms of {_ms(result.total_duration_ns)} ms in "
+            f"{hop.service} spent {_ms(hop.self_ns):.1f} ms of {_ms(result.total_duration_ns):.1f} ms in "
             "its own work: profile it, cache its results or give it a tighter timeout."
         )
     timeouts = Counter(

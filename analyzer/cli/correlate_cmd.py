@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from analyzer.cli.common import add_source_options, print_json, settings_from
+from analyzer.narrate.phrasing import plural
 
 FILE_WINDOW = "3650d"
 FAILED = "✗"
@@ -82,7 +83,7 @@ def format_hops(body: dict[str, Any]) -> str:
     for span in body["service_timeline"]:
         failing = span["service"] == body["failing_hop"]
         mark = FAILED if failing else (OK if span["status"] == "ok" else "!")
-        detail = f"{span['lines']} lines, {span['errors']} errors, {span['status']}"
+        detail = f"{plural(span['lines'], 'line')}, {plural(span['errors'], 'error')}, {span['status']}"
         lines.append(
             f"  {mark} +{span['offset_ms']:>10.1f} ms  {span['service']:<14} "
             f"{span['duration_ms']:>10.1f} ms  ({detail})"
