@@ -6,7 +6,9 @@ DATA_DIR defaults to ../shared/datasets/loghub2k (one folder per system holding
 `<Name>_2k.log_structured.csv`). Both miners see only the `Content` column. Ours runs as the
 `ai-logs templates` command does (stdin read in large blocks); Drain3 runs with depth 4,
 similarity 0.4 and IP / hex / number masking, one `add_log_message` per line. Speed is measured
-on N copies-in-a-row of the HDFS sample, each miner in its own subprocess so peak RSS is its own.
+on N lines made from the HDFS sample (as is, with fresh digits, with fresh numbers of any length),
+each miner in its own subprocess, started by a parent that never holds the N lines, so each
+peak RSS is the miner's own.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ import csv
 import io
 import json
 import random
+import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +39,7 @@ DRAIN_MASKS = (
     (r"((?<=[^A-Za-z0-9])|^)(0x[a-f0-9A-F]+)((?=[^A-Za-z0-9])|$)", "HEX"),
     (r"((?<=[^A-Za-z0-9])|^)([\-\+]?\d+)((?=[^A-Za-z0-9])|$)", "NUM"),
 )
+_NUMBER = re.compile(r"\d+")
 
 
 def load_set(data_dir: Path, name: str) -> list[dict[str, str]]:
@@ -118,32 +123,69 @@ def worker(kind: str, path: str) -> None:
             for line in source:
                 add(line.rstrip("\n"))
             elapsed = time.perf_counter() - started
-    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"elapsed": elapsed, "rss_mib": rss_mib}))
+    print(json.dumps({"elapsed": elapsed, "rss_mib": _peak_rss_mib()}))
 
 
-def _distinct(messages: list[str], n: int) -> list[str]:
+def _peak_rss_mib() -> float:
+    """This process image's own peak RSS.
+
+    `ru_maxrss` also counts the peak of the parent that forked us (Linux carries it across
+    fork and exec); `VmHWM` belongs to the address space `exec` created, so use it if there is one.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _replicated(sample: list[str], n: int) -> Iterator[str]:
+    for i in range(n):
+        yield sample[i % len(sample)]
+
+
+def _fresh_digits(sample: list[str], n: int) -> Iterator[str]:
     """The sample with every digit drawn afresh: the same templates, (almost) no repeated line,
-    so an exact-message cache cannot help."""
+    so an exact-message cache cannot help; numbers keep their lengths."""
     rng = random.Random(7)
     digits = "0123456789"
-    out = []
-    while len(out) < n:
-        for message in messages[: n - len(out)]:
-            out.append("".join(rng.choice(digits) if ch.isdigit() else ch for ch in message))
-    return out
+    for i in range(n):
+        yield "".join(rng.choice(digits) if ch.isdigit() else ch for ch in sample[i % len(sample)])
+
+
+def _fresh_numbers(sample: list[str], n: int) -> Iterator[str]:
+    """The sample with every number redrawn at a length of 1 to 20 digits: neither the line nor
+    the shape of its numbers repeats often, so most lines go through the masking."""
+    rng = random.Random(8)
+
+    def number(_: re.Match[str]) -> str:
+        return str(rng.randrange(10 ** rng.randint(1, 20)))
+
+    for i in range(n):
+        yield _NUMBER.sub(number, sample[i % len(sample)])
+
+
+def _write(lines: Iterator[str]) -> str:
+    """Write the lines to a temporary file without holding them: a worker's peak RSS is
+    measured from its own start, but the kernel carries a parent's peak across fork/exec."""
+    with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False, encoding="utf-8") as fh:
+        for line in lines:
+            fh.write(line)
+            fh.write("\n")
+        return fh.name
 
 
 def speed(data_dir: Path, n: int) -> None:
     sample = [r["Content"] for r in load_set(data_dir, "HDFS")]
-    replicated = [sample[i % len(sample)] for i in range(n)]
-    for title, messages in (
-        (f"{n:,} HDFS messages (2k sample replicated)", replicated),
-        (f"{n:,} HDFS messages with fresh numbers (no repeated line)", _distinct(sample, n)),
+    for title, lines in (
+        (f"{n:,} HDFS messages (2k sample replicated)", _replicated(sample, n)),
+        (f"{n:,} HDFS messages with fresh digits (no repeated line)", _fresh_digits(sample, n)),
+        (f"{n:,} HDFS messages with fresh numbers of 1-20 digits", _fresh_numbers(sample, n)),
     ):
-        with tempfile.NamedTemporaryFile("w", suffix=".log", delete=False, encoding="utf-8") as fh:
-            fh.write("".join(m + "\n" for m in messages))
-            path = fh.name
+        path = _write(lines)
         try:
             results = {}
             for kind in ("ours", "drain3"):

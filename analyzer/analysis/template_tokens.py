@@ -33,6 +33,8 @@ _VARIABLE = re.compile(f"{_DATE}|{_QUANTITY}|{_PATH}|{_FIELD}")
 # Brackets or quotes with nothing inside hold an empty value.
 _EMPTY_VALUES = frozenset({"()", "[]", "{}", "''", '""', "<>"})
 _DIGIT = re.compile(r"\d")
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+_LONG_NUMBER = re.compile(rb"00000+")
 
 
 def masked(message: str) -> str:
@@ -40,6 +42,21 @@ def masked(message: str) -> str:
     if _DIGIT.search(message) is None and "/" not in message:
         return message
     return _VARIABLE.sub(WILDCARD, message)
+
+
+def digit_shape(message: str) -> bytes | str:
+    """The message with its numbers reduced to their shape: a cache key for `tokens`.
+
+    Masking treats every digit alike, masks every digit, and only ever tells runs of one, two
+    and four digits (day, clock field, year) from runs of other lengths. So writing each digit
+    `0` and each run of five or more as `000` keeps `tokens()` unchanged, and messages that
+    differ only in their numbers share one key: a lookup instead of the masking pass. Outside
+    ASCII (digits of other scripts, byte lengths that are not character lengths) the message
+    is its own key.
+    """
+    if not message.isascii():
+        return message
+    return _LONG_NUMBER.sub(b"000", message.encode().translate(_ZEROS))
 
 
 def tokens(message: str) -> tuple[str, ...]:

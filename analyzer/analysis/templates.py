@@ -4,7 +4,8 @@ A `TemplateMiner` keeps every template it has found. A batch of messages goes th
 steps, cheapest first, and stops for a message at the first that answers:
 
 1. exact messages already seen (a bounded cache: repeated lines cost one dict lookup);
-2. signatures already seen (the masked token sequence, see `template_tokens`);
+2. signatures already seen (the masked token sequence, see `template_tokens`), found through
+   the message's digit shape when possible, so lines that differ only in numbers skip masking;
 3. existing templates that accept the signature (same constant words, `<*>` anywhere else);
 4. the rest of the batch is grouped by word frequencies (`template_grouping`); a new group one
    word away from an existing template generalises that template, otherwise it is a new one.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analyzer.analysis.template_grouping import Tokens, fold_key, group
-from analyzer.analysis.template_tokens import WILDCARD, is_variable, tokens
+from analyzer.analysis.template_tokens import WILDCARD, digit_shape, is_variable, tokens
 from analyzer.model import LogRecord, format_timestamp
 
 STATE_VERSION = 1
@@ -86,6 +87,8 @@ class TemplateMiner:
         self._by_constants: dict[tuple[str, ...], _Template] = {}
         self._messages: dict[str, _Template] = {}
         self._signatures: dict[Tokens, _Template] = {}
+        # digit shape -> signature: a pure function, so clearing it never changes a result
+        self._shapes: dict[bytes | str, Tokens] = {}
 
     # public surface -----------------------------------------------------------------------
 
@@ -136,15 +139,24 @@ class TemplateMiner:
         found: list[_Template | None] = list(map(self._messages.get, messages))
         pending: dict[Tokens, list[int]] = {}
         signatures = self._signatures
+        shapes = self._shapes
         for index, template in enumerate(found):
             if template is not None:
                 continue
-            seq = tokens(messages[index])
+            message = messages[index]
+            shape = digit_shape(message)
+            seq = shapes.get(shape)
+            if seq is None:
+                seq = shapes[shape] = tokens(message)
             template = signatures.get(seq)
             if template is None:
+                waiting = pending.get(seq)
+                if waiting is not None:  # no template accepted it earlier in this batch
+                    waiting.append(index)
+                    continue
                 template = self._find(seq)
             if template is None:
-                pending.setdefault(seq, []).append(index)
+                pending[seq] = [index]
             else:
                 found[index] = template
                 signatures[seq] = template
@@ -155,6 +167,8 @@ class TemplateMiner:
             self._messages.clear()
         if len(signatures) > self.message_cache_size:
             signatures.clear()
+        if len(shapes) > self.message_cache_size:
+            shapes.clear()
         cache = self._messages
         for message, template in zip(messages, found, strict=True):
             assert template is not None
