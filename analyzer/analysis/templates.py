@@ -18,13 +18,13 @@ restart. No I/O here: persistence lives in `analyzer.infra.template_state`.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from analyzer.analysis.template_grouping import Tokens, fold_key, group
-from analyzer.analysis.template_tokens import WILDCARD, digit_shape, is_variable, tokens
+from analyzer.analysis.template_tokens import WILDCARD, digit_shapes, is_variable, tokens
 from analyzer.model import LogRecord, format_timestamp
 
 STATE_VERSION = 1
@@ -140,14 +140,11 @@ class TemplateMiner:
         pending: dict[Tokens, list[int]] = {}
         signatures = self._signatures
         shapes = self._shapes
-        for index, template in enumerate(found):
-            if template is not None:
-                continue
-            message = messages[index]
-            shape = digit_shape(message)
+        unseen = [index for index, template in enumerate(found) if template is None]
+        for index, shape in zip(unseen, digit_shapes([messages[i] for i in unseen]), strict=True):
             seq = shapes.get(shape)
             if seq is None:
-                seq = shapes[shape] = tokens(message)
+                seq = shapes[shape] = tokens(messages[index])
             template = signatures.get(seq)
             if template is None:
                 waiting = pending.get(seq)
@@ -169,11 +166,9 @@ class TemplateMiner:
             signatures.clear()
         if len(shapes) > self.message_cache_size:
             shapes.clear()
-        cache = self._messages
-        for message, template in zip(messages, found, strict=True):
-            assert template is not None
-            template.count += 1
-            cache[message] = template
+        self._messages.update(zip(messages, found, strict=True))  # type: ignore[arg-type]
+        for template, count in Counter(found).items():
+            template.count += count  # type: ignore[union-attr]
         return found  # type: ignore[return-value]
 
     def _find(self, seq: Tokens) -> _Template | None:
