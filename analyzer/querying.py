@@ -1,4 +1,4 @@
-"""Answer a Query: cache -> source.fetch -> pipeline.analyze -> response body.
+"""Answer a Query: cache, then source.fetch, pipeline.analyze, presentation.
 
 The HTTP API, the Grafana datasource, the alert worker and the CLI all come through here, so
 caching and metadata behave the same everywhere.
@@ -10,12 +10,13 @@ import hashlib
 import json
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from analyzer.analysis.catalog import load_catalog
 from analyzer.analysis.pipeline import Analysis, analyze
 from analyzer.infra import metrics
-from analyzer.model import NS_PER_SECOND, Query, TimeRange
+from analyzer.model import NS_PER_SECOND, Query, TimeRange, format_timestamp, now_ns
 from analyzer.services import Services
 
 log = logging.getLogger(__name__)
@@ -144,13 +145,9 @@ def _splice(body_text: str, meta: dict[str, Any]) -> str:
     return body_text[:-1] + ', "metadata": ' + json.dumps(meta, default=str) + "}"
 
 
-def _dt(ns: int):
-    from datetime import UTC, datetime
-
+def _dt(ns: int) -> datetime:
     return datetime.fromtimestamp(ns / NS_PER_SECOND, tz=UTC)
 
 
 def _rfc3339_now() -> str:
-    from analyzer.model import format_timestamp, now_ns
-
     return format_timestamp(now_ns())
