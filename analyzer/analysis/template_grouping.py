@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from analyzer.analysis.template_tokens import WILDCARD, is_variable
 
 Tokens = tuple[str, ...]
+# a letter right before a masked value: the number of a name (`eth<*>`), see template_tokens
+_NUMBERED_NAME = re.compile(r"[A-Za-z]" + re.escape(WILDCARD))
 
 
 def group(
@@ -75,19 +77,34 @@ def _as_values(values: set[str]) -> set[str]:
 
     `<*>` and `(<*>)` are both "some value"; `rhost=csnsu.nsuok.edu` is one too when the same
     column holds `rhost=<*>`: the key takes values there, whether or not they have digits.
+    A name whose numbers alone are masked (`awdl<*>`, `en<*>`) is a word, not a value shape.
+    An empty value marks a slot the same way: beside `()` or `rhost=`, `(host8.topspot.net)`
+    and `rhost=zummit.com` fill that slot, and `rhost=` is the slot left empty.
     """
-    shapes = [
-        re.compile(".+".join(re.escape(part) for part in v.split(WILDCARD)), re.DOTALL)
+    patterns = [
+        v.split(WILDCARD)
         for v in values
-        if WILDCARD in v and not is_variable(v)
+        if WILDCARD in v and not is_variable(v) and not _is_numbered_name(v)
     ]
+    patterns += [[v[0], v[1:]] for v in values if len(v) == 2 and is_variable(v)]
+    keys = [v for v in values if v.endswith("=") and len(v) > 1]
+    patterns += [[key, ""] for key in keys]
+    shapes = [
+        re.compile(".+".join(re.escape(part) for part in parts), re.DOTALL) for parts in patterns
+    ]
+    filled = {key for key in keys if any(v != key and v.startswith(key) for v in values)}
     out = set()
     for v in values:
-        if is_variable(v) or any(shape.fullmatch(v) for shape in shapes):
+        if is_variable(v) or v in filled or any(shape.fullmatch(v) for shape in shapes):
             out.add(WILDCARD)
         else:
             out.add(v)
     return out
+
+
+def _is_numbered_name(token: str) -> bool:
+    """Every masked value in `token` follows a letter: a name's number, see template_tokens."""
+    return len(_NUMBERED_NAME.findall(token)) == token.count(WILDCARD)
 
 
 def _split_root_group(

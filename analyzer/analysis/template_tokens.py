@@ -15,15 +15,24 @@ from collections.abc import Iterable
 
 WILDCARD = "<*>"
 
-# A quantity with its unit (`1.16 KB`, `<1 sec`, `30 ms`) is one value even across a space.
+# A quantity with its unit (`1.16 KB`, `93.0 B`, `<1 sec`, `30 ms`) is one value even across a space.
 # Possessive quantifiers (`++`, `*+`) match what their greedy forms match, since nothing
 # after them could take back a digit; they only spare the engine backtracking through long
 # numbers and words, where masking spends its time.
 _QUANTITY = (
-    r"[<>~]?\d++(?:\.\d++)?\s?(?:[KMGTP]i?B|ms|us|ns|secs?|seconds?|mins?|minutes?)"
+    r"[<>~]?\d++(?:\.\d++)?\s?(?:(?:[KMGTP]i?)?B|ms|us|ns|secs?|seconds?|mins?|minutes?)"
     r"(?![\w.])"
 )
-_FIELD = r"[<>~]?[^\s=:,;()\[\]{}<>#|\"'\d]*+\d[^\s=:,;()\[\]{}<>#|\"']*+"
+# A field with a digit is a value, except a name whose only digit follows a word (`eth0`,
+# `SOCKS5`, `jk2_init`): there the name is the thing and only the digit is a value, so
+# `awdl0` and `en0` stay apart (`awdl<*>`, `en<*>`) while `eth0` and `eth1` meet. One letter
+# before the digit is not a word (`E9` of a hex dump, `node-D4`). Either way every digit is
+# masked, which `digit_shape` relies on.
+_SEPARATORS = r"\s=:,;()\[\]{}<>#|\"'"
+_FIELD = (
+    rf"[<>~]?(?:[^{_SEPARATORS}\d]*+(?<![A-Za-z]{{2}})\d|[^{_SEPARATORS}\d]*+\d[^{_SEPARATORS}\d]*+\d)"
+    rf"[^{_SEPARATORS}]*+"
+)
 # A calendar date with its clock time (`Fri Jun 17 07:07:00 2005`) is one value.
 _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*"
 _WEEKDAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*"
@@ -33,7 +42,7 @@ _DATE = (
 )
 # A file path (two or more segments after a leading slash) names a thing, not an event.
 _PATH = r"(?<![\w.~/])/[\w.\-~]+/[\w.\-~/]*"
-_VARIABLE = re.compile(f"{_DATE}|{_QUANTITY}|{_PATH}|{_FIELD}")
+_VARIABLE = re.compile(rf"{_DATE}|{_QUANTITY}|{_PATH}|{_FIELD}|\d")
 # Brackets or quotes with nothing inside hold an empty value.
 _EMPTY_VALUES = frozenset({"()", "[]", "{}", "''", '""', "<>"})
 _DIGIT = re.compile(r"\d")

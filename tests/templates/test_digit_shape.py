@@ -98,9 +98,11 @@ def test_masking_matches_the_plain_greedy_patterns() -> None:
     separators = r"\s=:,;()\[\]{}<>#|\"'"
     greedy = re.compile("|".join([
         template_tokens._DATE,
-        r"[<>~]?\d+(?:\.\d+)?\s?(?:[KMGTP]i?B|ms|us|ns|secs?|seconds?|mins?|minutes?)(?![\w.])",
+        r"[<>~]?\d+(?:\.\d+)?\s?(?:(?:[KMGTP]i?)?B|ms|us|ns|secs?|seconds?|mins?|minutes?)(?![\w.])",
         template_tokens._PATH,
-        rf"[<>~]?[^{separators}]*\d[^{separators}]*",
+        rf"[<>~]?(?:[^{separators}\d]*(?<![A-Za-z]{{2}})\d|[^{separators}\d]*\d[^{separators}\d]*\d)"
+        rf"[^{separators}]*",
+        r"\d",
     ]))
     rng = random.Random(4)
     messages = LOGHUB.read_text(encoding="utf-8").splitlines() + random_messages(20000, rng)
