@@ -14,10 +14,8 @@ push, replicated to the volume asked for, in Loki's categorize-labels response s
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,64 +32,13 @@ from analyzer.model import NS_PER_SECOND, Query, instant_ns  # noqa: E402 - afte
 from analyzer.sources.files import FileSource  # noqa: E402 - after the path set-up above
 from analyzer.sources.loki import LokiSource  # noqa: E402 - after the path set-up above
 
+from gunicorn_process import start_gunicorn  # noqa: E402 - after the path set-up above
 from loki_replay import ReplayedLoki  # noqa: E402 - after the path set-up above
 
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(
-    env_extra: dict[str, str], data_dir: Path
-) -> tuple[str, subprocess.Popen[bytes]]:
-    port = free_port()
-    env = {
-        k: v for k, v in os.environ.items() if k not in {"LOKI_URL", "REDIS_URL", "AI_LOGS_SOURCE"}
-    }
-    env.update(
-        {
-            "AI_LOGS_BIND": f"127.0.0.1:{port}",
-            "AI_LOGS_WORKERS": "1",
-            "AI_LOGS_THREADS": "4",
-            "AI_LOGS_DATA_DIR": str(data_dir),
-            "AI_LOGS_RATE_LIMIT": "100000",
-            "PROMETHEUS_MULTIPROC_DIR": str(data_dir / "metrics"),
-            **env_extra,
-        }
-    )
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "python:analyzer.gunicorn_conf",
-            "analyzer.app:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return url, proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit("gunicorn did not start")
 
 
 def measure(url: str, params: dict[str, str], runs: int) -> list[float]:
@@ -122,7 +69,14 @@ def bench_source(
     runs: int,
     data_dir: Path,
 ) -> None:
-    url, proc = start_gunicorn(env, data_dir)
+    url, proc = start_gunicorn(
+        env
+        | {
+            "AI_LOGS_DATA_DIR": str(data_dir),
+            "AI_LOGS_RATE_LIMIT": "100000",
+            "PROMETHEUS_MULTIPROC_DIR": str(data_dir / "metrics"),
+        }
+    )
     try:
         first = httpx.get(
             url + "/api/v1/ai_logs/query", params=params | {"cache": "false"}, timeout=60

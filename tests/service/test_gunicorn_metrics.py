@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,52 +10,27 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "bench"))
+from gunicorn_process import start_gunicorn
 
 REQUESTS = 24
 
 
 @pytest.fixture
 def gunicorn(tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = free_port()
     metrics_dir = tmp_path / "metrics"
-    env = {
-        **os.environ,
-        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
-        "AI_LOGS_BIND": f"127.0.0.1:{port}",
-        "AI_LOGS_WORKERS": "3",
-        "AI_LOGS_THREADS": "2",
-        "AI_LOGS_SOURCE": str(ROOT / "tests" / "fixtures" / "web_logs"),
-        "AI_LOGS_DATA_DIR": str(tmp_path / "var"),
-        "AI_LOGS_RATE_LIMIT": "1000",
-    }
-    env.pop("LOKI_URL", None)
-    env.pop("REDIS_URL", None)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "python:analyzer.gunicorn_conf",
-            "analyzer.app:create_app()",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+    url, proc = start_gunicorn(
+        {
+            "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+            "AI_LOGS_SOURCE": str(ROOT / "tests" / "fixtures" / "web_logs"),
+            "AI_LOGS_DATA_DIR": str(tmp_path / "var"),
+            "AI_LOGS_RATE_LIMIT": "1000",
+        },
+        workers=3,
+        threads=2,
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("gunicorn did not start")
     yield url, metrics_dir
     proc.terminate()
     proc.wait(timeout=20)
