@@ -26,8 +26,10 @@ def resolve_window(services: Services, query: Query) -> TimeRange:
     return query.window(now=services.source.now_ns())
 
 
-def fetch_and_analyze(services: Services, query: Query, *, tenant: str | None) -> Analysis:
-    window = resolve_window(services, query)
+def fetch_and_analyze(
+    services: Services, query: Query, *, tenant: str | None, window: TimeRange | None = None
+) -> Analysis:
+    window = window or resolve_window(services, query)
     update: dict[str, Any] = {"start": _dt(window.start_ns), "end": _dt(window.end_ns)}
     if query.expand_dependencies:
         update["services"] = []
@@ -76,10 +78,12 @@ def cache_key(query: Query, tenant: str | None, window: TimeRange, bucket_second
     return f"ai-logs:query:{tenant or '-'}:{digest}"
 
 
-def run_query(services: Services, query: Query, *, tenant: str | None) -> dict[str, Any]:
+def run_query(
+    services: Services, query: Query, *, tenant: str | None, window: TimeRange | None = None
+) -> dict[str, Any]:
     """The structured analysis body (summary, logs, insights, metadata), never cached."""
     started = time.perf_counter()
-    analysis = fetch_and_analyze(services, query, tenant=tenant)
+    analysis = fetch_and_analyze(services, query, tenant=tenant, window=window)
     metrics.LOGS_PROCESSED.labels(source=services.source.name).inc(len(analysis.records))
     remember_patterns(services, analysis, tenant=tenant)
     body = analysis.to_dict()
@@ -123,7 +127,8 @@ def respond_json(services: Services, query: Query, *, tenant: str | None) -> tup
     started = time.perf_counter()
     settings = services.settings
     cache = services.cache if query.cache else None
-    key = cache_key(query, tenant, resolve_window(services, query), settings.cache_bucket_seconds)
+    window = resolve_window(services, query)  # once: the key's time bucket and the fetch share it
+    key = cache_key(query, tenant, window, settings.cache_bucket_seconds)
     if cache is not None:
         cached = cache.get(key)
         if cached is not None:
@@ -132,7 +137,7 @@ def respond_json(services: Services, query: Query, *, tenant: str | None) -> tup
             meta["from_cache"] = True
             meta["execution_ms"] = round((time.perf_counter() - started) * 1000, 3)
             return _splice(body_text, meta), True
-    body = present(services, query, run_query(services, query, tenant=tenant))
+    body = present(services, query, run_query(services, query, tenant=tenant, window=window))
     meta = body.pop("metadata")
     body_text = json.dumps(body, default=str, ensure_ascii=False)
     if cache is not None:

@@ -21,6 +21,7 @@ from analyzer.infra.jobs import DurableQueue, Job, open_job_queue
 from analyzer.infra.results import ResultsStore, open_results_store
 from analyzer.model import NS_PER_SECOND, format_timestamp, instant_ns, now_ns
 from analyzer.services import Services
+from analyzer.sources.base import FetchResult
 
 log = logging.getLogger("analyzer.worker")
 
@@ -183,7 +184,7 @@ class Worker:
         # the report links each piece of evidence to Explore itself; the narrative stays short
         narrative = narrative_text(body)
         tenant = record.get("tenant")
-        errors = self._window_errors(analysis, tenant)
+        errors = self._window_errors(analysis, query, tenant)
         flow = self._failing_request_records(analysis, errors.records, tenant)
         known = self.services.source.services(tenant=tenant)
         report = report_data(
@@ -199,19 +200,26 @@ class Worker:
             query=query.model_dump(mode="json", exclude_defaults=True),
         ) or record
 
-    def _window_errors(self, analysis: Any, tenant: str | None) -> Any:
+    def _window_errors(self, analysis: Any, query: Any, tenant: str | None) -> FetchResult:
         """Every service's warning and error lines in the window: the analysis keeps only the
         alerting services' records, while its insights may blame a service outside them (whose
-        first sign is often a warning). The one extra fetch of a job, and a narrow one: the level
-        filter runs in Loki."""
+        first sign is often a warning). The analysis already read every service when it had no
+        id filter and got the whole window; otherwise one narrow fetch (level filter in Loki)."""
         from analyzer.model import Query, Severity
 
         window = analysis.window
-        query = Query(
+        if query.expand_dependencies and not query.ids() and not analysis.source_truncated:
+            warned = [r for r in analysis.context_records if r.level >= Severity.WARN]
+            return FetchResult(
+                records=warned[-WINDOW_ERROR_LIMIT:],
+                window=window,
+                truncated=len(warned) > WINDOW_ERROR_LIMIT,
+            )
+        narrow = Query(
             start=format_timestamp(window.start_ns), end=format_timestamp(window.end_ns),
             severity_threshold=Severity.WARN, cache=False,
         )
-        return self.services.source.fetch(query, tenant=tenant, limit=WINDOW_ERROR_LIMIT)
+        return self.services.source.fetch(narrow, tenant=tenant, limit=WINDOW_ERROR_LIMIT)
 
     def _failing_request_records(
         self, analysis: Any, window_errors: list[Any], tenant: str | None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from analyzer.model import ID_FIELDS, LogRecord, Query
+from analyzer.model import LogRecord, Query
 
 
 def record_filter(query: Query) -> Callable[[LogRecord], bool]:
@@ -30,8 +30,3 @@ def record_filter(query: Query) -> Callable[[LogRecord], bool]:
 
     return matches
 
-
-def id_value(record: LogRecord, name: str) -> str | None:
-    if name not in ID_FIELDS:
-        raise KeyError(name)
-    return getattr(record, name)

@@ -29,6 +29,9 @@ class Analysis:
     aggregations: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)  # mode-specific sections
+    # what insights were ranked on: `records`, or every service's when expand_dependencies
+    context_records: list[LogRecord] = field(default_factory=list)
+    source_truncated: bool = False  # the source had more lines in the window than it returned
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -61,14 +64,12 @@ def analyze(
     in_window = [r for r in records if keep(r)]
 
     selection = modes.select(in_window, query)
+    context = in_window
     if query.expand_dependencies and query.services:
         # the cause of a service's errors often lies in a service it calls
         keep_any_service = record_filter(query.model_copy(update={"services": []}))
-        ranked = insight_ranking.rank(
-            [r for r in records if keep_any_service(r)], query, window, catalog=catalog
-        )
-    else:
-        ranked = insight_ranking.rank(in_window, query, window, catalog=catalog)
+        context = [r for r in records if keep_any_service(r)]
+    ranked = insight_ranking.rank(context, query, window, catalog=catalog)
     analysis = Analysis(
         query=query,
         window=window,
@@ -78,8 +79,10 @@ def analyze(
         insights=ranked,
         aggregations=modes.aggregate(selection.hits, query),
         extras=selection.extras,
+        context_records=context,
     )
     meta = dict(source_metadata or {})
+    analysis.source_truncated = bool(meta.get("truncated"))
     meta.setdefault("malformed_lines", 0)
     meta.setdefault("truncated", False)
     meta["truncated"] = bool(meta["truncated"] or selection.truncated)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from typing import Any
 
 from analyzer.config import Settings, load_settings
@@ -19,18 +20,10 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    overrides: dict[str, Any] = {}
-    if getattr(args, "loki", None):
-        overrides["loki_url"] = args.loki
-    if getattr(args, "source", None):
-        overrides["source_path"] = args.source
-        overrides["loki_url"] = None
-    settings = load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    if getattr(args, "source", None) and settings.loki_url:
-        # an explicit --source wins over LOKI_URL from the environment
-        from dataclasses import replace
-
-        settings = replace(settings, loki_url=None)
+    source = getattr(args, "source", None)
+    settings = load_settings(loki_url=getattr(args, "loki", None), source_path=source)
+    if source:
+        settings = replace(settings, loki_url=None)  # an explicit --source wins over LOKI_URL
     return settings
 
 

@@ -685,12 +685,19 @@ class Simulation:
         )
         if slow_llm:
             req.slow_hop = "anythingllm"
+        self._answer_through_api(req, "chat completed", a_span, b_span, api_start, ts)
+        self._trace(req, ts, kind="slow_chat" if slow_llm else "chat")
+
+    def _answer_through_api(
+        self, req: Request, message: str, a_span: str, b_span: str, api_start: int, ts: int
+    ) -> None:
+        """The healthy return path: api completes, then the browser gets its 200."""
         req.at += self._ms(2, 10)
         self.log(
             req,
             "api",
             "info",
-            "chat completed",
+            message,
             span=a_span,
             parent=b_span,
             status_code=200,
@@ -708,7 +715,6 @@ class Simulation:
             success=True,
             duration=round((req.at - ts) / SECOND, 3),
         )
-        self._trace(req, ts, kind="slow_chat" if slow_llm else "chat")
 
     def _finish_failed(self, req: Request, started: int) -> None:
         if req.incident is not None and not req.incident.traced:
@@ -875,29 +881,7 @@ class Simulation:
         )
         if slow_worker:
             req.slow_hop = "worker"
-        req.at += self._ms(2, 10)
-        self.log(
-            req,
-            "api",
-            "info",
-            "document upload completed",
-            span=a_span,
-            parent=b_span,
-            status_code=200,
-            success=True,
-            duration=round((req.at - api_start) / SECOND, 3),
-        )
-        req.at += self._ms(2, 10)
-        self.log(
-            req,
-            "browser",
-            "info",
-            "response 200 from api",
-            span=b_span,
-            status_code=200,
-            success=True,
-            duration=round((req.at - ts) / SECOND, 3),
-        )
+        self._answer_through_api(req, "document upload completed", a_span, b_span, api_start, ts)
         self._trace(req, ts, kind="slow_upload" if slow_worker else "upload")
 
     def embedding(self, ts: int) -> None:

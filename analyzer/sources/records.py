@@ -218,10 +218,6 @@ def mapping_service(
     return str(found or default)
 
 
-def mapping_level(data: Mapping[str, Any]) -> Severity:
-    return severity_of(_first(data, LEVEL_KEYS))
-
-
 def mapping_summary(
     data: Mapping[str, Any], default_service: str
 ) -> tuple[int | None, str, Severity]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, TypeVar
 
 from flask import Request
@@ -11,17 +12,13 @@ from analyzer.errors import InvalidParameter
 
 M = TypeVar("M", bound=BaseModel)
 
-_LIST_FIELDS_CACHE: dict[type, set[str]] = {}
 
-
-def _list_fields(model: type[BaseModel]) -> set[str]:
-    if model not in _LIST_FIELDS_CACHE:
-        _LIST_FIELDS_CACHE[model] = {
-            name
-            for name, info in model.model_fields.items()
-            if "list" in str(info.annotation).lower()
-        }
-    return _LIST_FIELDS_CACHE[model]
+@cache
+def _list_fields(model: type[BaseModel]) -> frozenset[str]:
+    """Fields that take lists: a repeated or single query key both become a list for them."""
+    return frozenset(
+        name for name, info in model.model_fields.items() if "list" in str(info.annotation).lower()
+    )
 
 
 def request_values(request: Request, model: type[BaseModel]) -> dict[str, Any]:
