@@ -35,11 +35,11 @@ from analyzer.model import LogRecord, Query
 from analyzer.model import now_ns as wall_clock_ns
 from analyzer.sources import logql
 from analyzer.sources.base import LogSource, sort_records
-from analyzer.sources.files import (
+from analyzer.sources.files import FileSource
+from analyzer.sources.line_formats import (
     CONTINUATION,
     MAX_MESSAGE_CHARS,
-    FileSource,
-    _LineContext,
+    LineContext,
     parse_line,
     service_from_filename,
 )
@@ -265,7 +265,7 @@ class _Cursor:
     inode: int
     offset: int
     line_no: int
-    ctx: _LineContext
+    ctx: LineContext
     pending: LogRecord | None = None
     malformed: int = 0
     gone: bool = False
@@ -343,10 +343,10 @@ class _Cursor:
         return [done]
 
 
-def _context(path: Path, origin_name: str) -> _LineContext:
+def _context(path: Path, origin_name: str) -> LineContext:
     """A fresh line context, as FileSource makes one per file (parse_line keeps it current)."""
     stat = path.stat()
-    return _LineContext(
+    return LineContext(
         stem=service_from_filename(path),
         origin_name=origin_name,
         year=datetime.fromtimestamp(stat.st_mtime, tz=UTC).year,
