@@ -13,11 +13,14 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from analyzer.analysis import anchors
 from analyzer.analysis.catalog import load_catalog
+from analyzer.analysis.evidence import EvidenceSample, merge
 from analyzer.analysis.pipeline import Analysis, analyze
 from analyzer.infra import metrics
 from analyzer.model import NS_PER_SECOND, Query, TimeRange, format_timestamp, now_ns
 from analyzer.services import Services
+from analyzer.sources.base import WindowRead
 
 log = logging.getLogger(__name__)
 
@@ -29,26 +32,46 @@ def resolve_window(services: Services, query: Query) -> TimeRange:
 def fetch_and_analyze(
     services: Services, query: Query, *, tenant: str | None, window: TimeRange | None = None
 ) -> Analysis:
-    window = window or resolve_window(services, query)
-    update: dict[str, Any] = {"start": _dt(window.start_ns), "end": _dt(window.end_ns)}
+    """Read the window's profile and evidence, then a narrow second read around anchors (the
+    requests that failed first, lines asked context for), then analyse."""
+    update: dict[str, Any] = {}
+    if window is not None:
+        update.update({"start": _dt(window.start_ns), "end": _dt(window.end_ns)})
     if query.expand_dependencies:
         update["services"] = []
-    fetched = services.source.fetch(
-        query.model_copy(update=update),
-        tenant=tenant,
-        limit=max(query.limit * 10, 5000) if query.mode.value != "conversation" else None,
-    )
-    meta: dict[str, Any] = {
-        "malformed_lines": fetched.malformed_lines,
-        "truncated": fetched.truncated,
-        "source": services.source.name,
-    }
+    read_query = query.model_copy(update=update) if update else query
+    source = services.source
+    read = source.read_window(read_query, tenant=tenant)
+    context = None
+    found = anchors.choose(read.evidence, query)
+    if found:
+        context = _read_context(services, read, found, tenant)
+    meta: dict[str, Any] = {"source": source.name}
     if query.verbosity.value == "detailed":
-        meta["logql"] = fetched.queries
-        if fetched.stats:
-            meta["source_stats"] = fetched.stats
+        meta["logql"] = read.queries
+        if read.stats:
+            meta["source_stats"] = read.stats
     catalog = load_catalog(services.settings.patterns_file)
-    return analyze(fetched.records, query, window, source_metadata=meta, catalog=catalog)
+    return analyze(read, query, catalog=catalog, context=context, source_metadata=meta)
+
+
+def _read_context(
+    services: Services, read: WindowRead, found: anchors.Anchors, tenant: str | None
+) -> EvidenceSample:
+    source = services.source
+    parts = []
+    if found.request_spans:
+        parts.append(
+            source.read_around(
+                read.plan,
+                found.request_spans,
+                ids={"correlation_id": found.correlation_ids},
+                tenant=tenant,
+            )
+        )
+    if found.context_spans:
+        parts.append(source.read_around(read.plan, found.context_spans, tenant=tenant))
+    return merge(*parts)
 
 
 def remember_patterns(services: Services, analysis: Analysis, *, tenant: str | None) -> None:
@@ -84,7 +107,7 @@ def run_query(
     """The structured analysis body (summary, logs, insights, metadata), never cached."""
     started = time.perf_counter()
     analysis = fetch_and_analyze(services, query, tenant=tenant, window=window)
-    metrics.LOGS_PROCESSED.labels(source=services.source.name).inc(len(analysis.records))
+    metrics.LOGS_PROCESSED.labels(source=services.source.name).inc(analysis.profile.lines_read)
     remember_patterns(services, analysis, tenant=tenant)
     body = analysis.to_dict()
     body["metadata"].update(

@@ -58,6 +58,15 @@ def detect_cascades(failures: list[Failure], span_seconds: int = DEFAULT_SPAN_SE
         ),
         key=lambda st: (st.first_ns, st.service),
     )
+    return chain_steps(steps, failures, span_seconds)
+
+
+def chain_steps(
+    steps: list[CascadeStep], failures: list[Failure], span_seconds: int = DEFAULT_SPAN_SECONDS
+) -> list[Cascade]:
+    """Services in order of their first failure, chained while each starts within the span of
+    the one before; chains of two or more are cascades. `failures` give the references."""
+    steps = sorted(steps, key=lambda st: (st.first_ns, st.service))
     span_ns = span_seconds * NS_PER_SECOND
     chains: list[list[CascadeStep]] = []
     for step in steps:
@@ -70,11 +79,10 @@ def detect_cascades(failures: list[Failure], span_seconds: int = DEFAULT_SPAN_SE
         if len(chain) < 2:
             continue
         members = {s.service for s in chain}
-        refs = Counter(
-            f.accused
-            for f in failures
-            if f.record.service in members and f.accused != f.record.service and f.reason == "named"
-        )
+        refs: Counter[str] = Counter()
+        for f in failures:
+            if f.record.service in members and f.accused != f.record.service and f.reason == "named":
+                refs[f.accused] += max(1, round(f.weight))
         out.append(
             Cascade(
                 steps=chain,

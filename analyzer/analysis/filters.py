@@ -7,16 +7,24 @@ so a source that filters loosely can never widen the answer.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Mapping
 
-from analyzer.model import LogRecord, Query
+from analyzer.model import LogRecord, Query, Severity
 
 
 def record_filter(query: Query) -> Callable[[LogRecord], bool]:
-    services = set(query.services)
-    ids = query.ids()
-    threshold = query.severity_threshold
-    excludes = [re.compile(p) for p in query.exclude_patterns]
+    return filter_of(
+        set(query.services), query.severity_threshold, query.ids(), query.exclude_patterns
+    )
+
+
+def filter_of(
+    services: Collection[str],
+    threshold: Severity | None,
+    ids: Mapping[str, str],
+    exclude_patterns: Iterable[str],
+) -> Callable[[LogRecord], bool]:
+    excludes = [re.compile(p) for p in exclude_patterns]
 
     def matches(record: LogRecord) -> bool:
         if services and record.service not in services:

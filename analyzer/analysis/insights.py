@@ -1,9 +1,14 @@
 """One ranked list of findings for an analysis: root cause first, then what supports it.
 
-Kinds: `root_cause` (the service the blame comes to rest at), `error_cascade` (failures that
-spread across services), `pattern` (named catalog patterns), `burst` (rate jumps per service
-and per template), `anomaly` (templates new against the first half of the window) and
-`error_summary` (errors per service the catalog does not name). Every insight carries the
+Kinds: `root_cause` (the service the blame comes to rest at, one per incident), `error_cascade`
+(failures that spread across services), `pattern` (named catalog patterns), `burst` (rate jumps
+per service and per template), `anomaly` (templates new against the first half of the window)
+and `error_summary` (errors per service the catalog does not name).
+
+Every count comes from the window's profile (`WindowFacts`): incidents are cut from the exact
+failure counts, cascades order services by their onsets and count their failures exactly,
+patterns and unnamed errors sum message groups. The evidence lines only vote on the root cause
+(each weighted by the window lines it stands for) and give samples. Every insight carries the
 LogQL that reproduces its evidence; time travels in start/end, never in the query text.
 """
 
@@ -13,80 +18,62 @@ import math
 from collections import Counter, defaultdict
 
 from analyzer.analysis import rule_export
-from analyzer.analysis.anomalies import novel_templates
-from analyzer.analysis.cascades import detect_cascades
-from analyzer.analysis.catalog import Catalog, CatalogPattern, default_catalog
+from analyzer.analysis.cascades import Cascade, CascadeStep, chain_steps
+from analyzer.analysis.catalog import CatalogPattern
 from analyzer.analysis.insight import Evidence, Insight
 from analyzer.analysis.root_cause import Candidate, Failure, accuse, rank_root_causes
 from analyzer.analysis.templates import mine
-from analyzer.analysis.temporal import detect_bursts
-from analyzer.model import NS_PER_SECOND, LogRecord, Query, Severity, TimeRange
+from analyzer.analysis.temporal import bucket_seconds, bursts_in_series
+from analyzer.analysis.window_facts import Incident, NamedGroup, WindowFacts
+from analyzer.model import NS_PER_SECOND, Query, Severity
 from analyzer.sources import logql
 
 MAX_PATTERN_INSIGHTS = 10
 MAX_BURSTS = 5
 MAX_ANOMALIES = 5
 ROOT_CAUSE_SCORE = 1_000_000.0
-EPISODE_GAP_BUCKETS = 3
-EPISODE_MIN_FAILURES = 5
-EPISODE_LEAD_NS = 60 * NS_PER_SECOND  # a cause often logs a warning just before the failures
+SAMPLED_CONFIDENCE = 0.85  # a cause voted on by sampled lines whose counts are estimates
 
 
-def rank(
-    records: list[LogRecord],
-    query: Query,
-    window: TimeRange,
-    *,
-    catalog: Catalog | None = None,
-) -> list[Insight]:
-    catalog = catalog or default_catalog()
-    failures = accuse(records, catalog)
+def rank(facts: WindowFacts, query: Query) -> list[Insight]:
     out: list[Insight] = []
-    episodes = failure_episodes(failures, window)
-    if len(episodes) > 1:
-        # separate incidents in one window: each gets its own cause and cascade, largest first
-        for number, episode in enumerate(episodes, 1):
-            lead_in = episode[0].record.timestamp_ns - EPISODE_LEAD_NS
-            last = episode[-1].record.timestamp_ns
-            scope = [r for r in records if lead_in <= r.timestamp_ns <= last]
-            candidates = rank_root_causes(scope, catalog)
-            if candidates:
-                insight = _root_cause(candidates[0], episode, catalog)
-                insight.score += len(episode)
-                insight.evidence.extra["episode"] = {"number": number, "of": len(episodes)}
-                out.append(insight)
-            out.extend(_cascades(episode))
-    else:
-        candidates = rank_root_causes(records, catalog) if failures else []
+    incidents = facts.incidents
+    if not incidents and facts.failing_groups():
+        # a few failures, too few to call an incident: one scope over the window
+        window = facts.window
+        incidents = [
+            Incident(0, window.start_ns, window.end_ns, sum(g.group.count for g in facts.failing_groups()),
+                     _failures_by_service(facts))
+        ]
+    several = len(incidents) > 1
+    for incident in incidents:
+        scope = [r for r in facts.records if incident.covers(r.timestamp_ns)]
+        weights = facts.weights(scope, incident.lead_in_ns, incident.end_ns)
+        failures = accuse(
+            scope, facts.catalog, weight=lambda r, w=weights: w[id(r)],  # type: ignore[misc]
+            services=facts.profile.services(),
+        )
+        candidates = rank_root_causes(scope, facts.catalog, failures=failures)
         if candidates:
-            out.append(_root_cause(candidates[0], failures, catalog))
-        out.extend(_cascades(failures))
-    out.extend(_patterns(failures, catalog))
-    out.extend(_bursts(records, window))
-    out.extend(_anomalies(records, window))
-    out.extend(_unnamed_errors(failures))
+            insight = _root_cause(candidates[0], failures, incident, facts)
+            if several:
+                insight.score += incident.failures
+                insight.evidence.extra["episode"] = {"number": incident.number, "of": len(incidents)}
+            out.append(insight)
+        out.extend(_cascades(facts, incident, failures))
+    out.extend(_patterns(facts))
+    out.extend(_bursts(facts))
+    out.extend(_anomalies(facts))
+    out.extend(_unnamed_errors(facts))
     out.sort(key=lambda i: (-i.score, i.evidence.first_seen_ns))
     return out
 
 
-def failure_episodes(failures: list[Failure], window: TimeRange) -> list[list[Failure]]:
-    """Failures cut into incidents at quiet gaps; runs too small to explain are dropped.
-
-    Buckets are a minute, or 1/240 of a long window; a gap of EPISODE_GAP_BUCKETS empty buckets
-    or more separates two incidents.
-    """
-    if not failures:
-        return []
-    bucket = max(60 * NS_PER_SECOND, (window.end_ns - window.start_ns) // 240)
-    ordered = sorted(failures, key=lambda f: f.record.timestamp_ns)
-    episodes: list[list[Failure]] = [[ordered[0]]]
-    for failure in ordered[1:]:
-        gap = failure.record.timestamp_ns - episodes[-1][-1].record.timestamp_ns
-        if gap > EPISODE_GAP_BUCKETS * bucket:
-            episodes.append([failure])
-        else:
-            episodes[-1].append(failure)
-    return [e for e in episodes if len(e) >= EPISODE_MIN_FAILURES]
+def _failures_by_service(facts: WindowFacts) -> dict[str, int]:
+    out: dict[str, int] = defaultdict(int)
+    for named in facts.failing_groups():
+        out[named.group.service] += named.group.count
+    return dict(out)
 
 
 def _samples(messages: list[str], n: int = 3) -> list[str]:
@@ -98,24 +85,32 @@ def _error_logql(services: list[str]) -> str:
     return f"{logql.selector(sorted(services))} {levels}".strip()
 
 
-def _root_cause(top: Candidate, failures: list[Failure], catalog: Catalog) -> Insight:
+def _root_cause(
+    top: Candidate, failures: list[Failure], incident: Incident, facts: WindowFacts
+) -> Insight:
     own = [f for f in failures if f.record.service == top.service]
     accusing = [f for f in failures if f.accused == top.service and f.record.service != top.service]
-    evidence_lines = own + accusing
+    evidence_lines = own + accusing or failures
+    own_count = incident.by_service.get(top.service, round(sum(f.weight for f in own)))
+    accusing_count = round(sum(f.weight for f in accusing))
     first = min(f.record.timestamp_ns for f in evidence_lines)
     last = max(f.record.timestamp_ns for f in evidence_lines)
-    affected = sorted({f.record.service for f in failures})
+    affected = sorted(s for s, n in incident.by_service.items() if n) or sorted(
+        {f.record.service for f in failures}
+    )
     named = Counter(f.pattern.name for f in own if f.pattern) or Counter(
         f.pattern.name for f in accusing if f.pattern
     )
-    pattern: CatalogPattern | None = catalog.get(named.most_common(1)[0][0]) if named else None
+    pattern: CatalogPattern | None = facts.catalog.get(named.most_common(1)[0][0]) if named else None
+    onsets = facts.incident_onsets(incident)
+    order = sorted(onsets, key=lambda s: onsets[s])
     why = []
     if top.accusations:
         why.append(
             "named or called by " + ", ".join(f"{s} ({n})" for s, n in top.accusations.most_common(3))
         )
-    if own:
-        why.append(f"first failure of its own at position {_onset_rank(top, failures)} of {len(affected)}")
+    if top.service in order:
+        why.append(f"first failure of its own at position {order.index(top.service) + 1} of {len(order)}")
     title = f"{top.service} is the likely root cause"
     if len(affected) > 1:
         title += f" of failures in {len(affected)} services"
@@ -125,106 +120,148 @@ def _root_cause(top: Candidate, failures: list[Failure], catalog: Catalog) -> In
             f"Other services fail because {top.service} does; check {top.service}'s health and "
             "its own logs first."
         )
+    confidence = top.confidence
+    sampled = not facts.profile.groups_complete
+    if sampled:
+        confidence *= SAMPLED_CONFIDENCE
     return Insight(
         kind="root_cause",
         title=title,
         severity=max((f.record.level for f in evidence_lines), default=Severity.ERROR),
-        confidence=top.confidence,
+        confidence=confidence,
         service=top.service,
         suggestion=suggestion,
         score=ROOT_CAUSE_SCORE,
         evidence=Evidence(
-            count=len(evidence_lines),
-            first_seen_ns=first,
-            last_seen_ns=last,
+            count=own_count + accusing_count,
+            first_seen_ns=min(first, onsets.get(top.service, first)),
+            last_seen_ns=max(last, min(incident.end_ns, facts.window.end_ns)),
             samples=_samples([f.record.message for f in own] + [f.record.message for f in accusing]),
             services=affected,
             logql=_error_logql([top.service]),
             extra={
-                "own_failures": len(own),
-                "accusing_lines": len(accusing),
+                "own_failures": own_count,
+                "accusing_lines": accusing_count,
                 "accused_by": dict(top.accusations.most_common()),
                 "reasons": dict(top.reasons.most_common()),
                 "why": "; ".join(why),
+                "incident": {
+                    "start": incident.start_ns,
+                    "end": incident.end_ns,
+                    "failures": incident.failures,
+                },
+                **({"votes": "sampled"} if sampled else {}),
                 **({"pattern_type": pattern.name} if pattern else {}),
             },
         ),
     )
 
 
-def _onset_rank(top: Candidate, failures: list[Failure]) -> int:
-    firsts: dict[str, int] = {}
-    for f in failures:
-        s = f.record.service
-        firsts[s] = min(firsts.get(s, f.record.timestamp_ns), f.record.timestamp_ns)
-    order = sorted(firsts, key=lambda s: firsts[s])
-    return order.index(top.service) + 1 if top.service in order else len(order)
-
-
-def _cascades(failures: list[Failure]) -> list[Insight]:
-    out = []
-    for cascade in detect_cascades(failures):
-        steps = cascade.steps
-        candidates = [cascade.earliest]
-        if cascade.most_referenced and cascade.most_referenced not in candidates:
-            candidates.append(cascade.most_referenced)
-        out.append(
-            Insight(
-                kind="error_cascade",
-                title=f"errors spread across {len(steps)} services: " + " -> ".join(cascade.services),
-                severity=Severity.ERROR,
-                confidence=min(0.95, 0.5 + 0.1 * len(steps)),
-                service=cascade.most_referenced or cascade.earliest,
-                suggestion=(
-                    "Fix the earliest or most referenced service first ("
-                    + " or ".join(candidates)
-                    + "); the others fail because they depend on it."
-                ),
-                score=500_000.0 + cascade.count,
-                evidence=Evidence(
-                    count=cascade.count,
-                    first_seen_ns=steps[0].first_ns,
-                    last_seen_ns=max(s.last_ns for s in steps),
-                    samples=_samples([s.sample for s in steps]),
-                    services=cascade.services,
-                    logql=_error_logql(cascade.services),
-                    extra={
-                        "order": [
-                            {"service": s.service, "first_error": s.first_ns, "errors": s.count}
-                            for s in steps
-                        ],
-                        "root_candidates": candidates,
-                        "references": cascade.references,
-                    },
-                ),
+def _cascades(facts: WindowFacts, incident: Incident, failures: list[Failure]) -> list[Insight]:
+    onsets = facts.incident_onsets(incident)
+    steps = []
+    for service, first_ns in onsets.items():
+        count = incident.by_service.get(service, 0)
+        if not count:
+            continue
+        sample = next(
+            (f.record.message for f in failures if f.record.service == service),
+            _first_sample(facts, service, incident),
+        )
+        steps.append(
+            CascadeStep(
+                service=service,
+                first_ns=first_ns,
+                last_ns=_last_failure(facts, service, incident, first_ns),
+                count=count,
+                sample=sample,
             )
         )
+    out = []
+    for cascade in chain_steps(steps, failures):
+        out.append(_cascade_insight(cascade))
     return out
 
 
-def _patterns(failures: list[Failure], catalog: Catalog) -> list[Insight]:
-    groups: dict[str, list[Failure]] = defaultdict(list)
-    for f in failures:
-        if f.pattern is not None:
-            groups[f.pattern.name].append(f)
+def _first_sample(facts: WindowFacts, service: str, incident: Incident) -> str:
+    for named in facts.failing_groups():
+        if named.group.service == service and facts.group_count(named.group, incident.lead_in_ns, incident.end_ns):
+            return named.group.sample
+    return ""
+
+
+def _last_failure(facts: WindowFacts, service: str, incident: Incident, first_ns: int) -> int:
+    last = first_ns
+    for named in facts.failing_groups():
+        group = named.group
+        if group.service == service and group.first_ns <= incident.end_ns:
+            last = max(last, min(group.last_ns, incident.end_ns))
+    return last
+
+
+def _cascade_insight(cascade: Cascade) -> Insight:
+    steps = cascade.steps
+    candidates = [cascade.earliest]
+    if cascade.most_referenced and cascade.most_referenced not in candidates:
+        candidates.append(cascade.most_referenced)
+    return Insight(
+        kind="error_cascade",
+        title=f"errors spread across {len(steps)} services: " + " -> ".join(cascade.services),
+        severity=Severity.ERROR,
+        confidence=min(0.95, 0.5 + 0.1 * len(steps)),
+        service=cascade.most_referenced or cascade.earliest,
+        suggestion=(
+            "Fix the earliest or most referenced service first ("
+            + " or ".join(candidates)
+            + "); the others fail because they depend on it."
+        ),
+        score=500_000.0 + cascade.count,
+        evidence=Evidence(
+            count=cascade.count,
+            first_seen_ns=steps[0].first_ns,
+            last_seen_ns=max(s.last_ns for s in steps),
+            samples=_samples([s.sample for s in steps if s.sample]),
+            services=cascade.services,
+            logql=_error_logql(cascade.services),
+            extra={
+                "order": [
+                    {"service": s.service, "first_error": s.first_ns, "errors": s.count}
+                    for s in steps
+                ],
+                "root_candidates": candidates,
+                "references": cascade.references,
+            },
+        ),
+    )
+
+
+def _patterns(facts: WindowFacts) -> list[Insight]:
+    groups: dict[str, list[NamedGroup]] = defaultdict(list)
+    for named in facts.groups:
+        if named.pattern is not None and named.failing:
+            groups[named.pattern.name].append(named)
     out = []
     for name, members in groups.items():
-        p = catalog.by_name[name]
-        services = Counter(f.record.service for f in members)
+        p = facts.catalog.by_name[name]
+        services: Counter[str] = Counter()
+        for m in members:
+            services[m.group.service] += m.group.count
+        count = sum(m.group.count for m in members)
+        exact = all(m.group.exact for m in members)
         out.append(
             Insight(
                 kind="pattern",
-                title=f"{name}: {len(members)} lines in {', '.join(sorted(services))}",
+                title=f"{name}: {count} lines in {', '.join(sorted(services))}",
                 severity=p.severity,
                 confidence=0.9,
                 service=services.most_common(1)[0][0],
                 suggestion=p.suggestion,
-                score=100_000.0 + int(p.severity) * 1000 + math.log1p(len(members)) * 100,
+                score=100_000.0 + int(p.severity) * 1000 + math.log1p(count) * 100,
                 evidence=Evidence(
-                    count=len(members),
-                    first_seen_ns=members[0].record.timestamp_ns,
-                    last_seen_ns=members[-1].record.timestamp_ns,
-                    samples=_samples([f.record.message for f in members]),
+                    count=count,
+                    first_seen_ns=min(m.group.first_ns for m in members),
+                    last_seen_ns=max(m.group.last_ns for m in members),
+                    samples=_samples([m.group.sample for m in sorted(members, key=lambda m: m.group.first_ns)]),
                     services=sorted(services),
                     logql=rule_export.pattern_log_query(p.regex, services, p.exclude),
                     extra={
@@ -233,6 +270,7 @@ def _patterns(failures: list[Failure], catalog: Catalog) -> list[Insight]:
                         "blame": p.blame,
                         "regex": p.regex,
                         "exclude": list(p.exclude),
+                        **({} if exact else {"count_exact": False}),
                     },
                 ),
             )
@@ -241,26 +279,56 @@ def _patterns(failures: list[Failure], catalog: Catalog) -> list[Insight]:
     return out[:MAX_PATTERN_INSIGHTS]
 
 
-def _bursts(records: list[LogRecord], window: TimeRange) -> list[Insight]:
-    noisy = [r for r in records if r.level >= Severity.WARN]
+def _templates(groups: list[NamedGroup]) -> tuple[dict[int, tuple[str, str]], dict[str, str]]:
+    """Mined template (id, text) per group, over the groups' masked messages."""
+    matches = mine([g.group.key for g in groups])
+    of = {id(g): (m.template_id, m.template) for g, m in zip(groups, matches, strict=True)}
+    return of, {tid: text for tid, text in of.values()}
+
+
+def _bursts(facts: WindowFacts) -> list[Insight]:
+    window = facts.window
+    noisy = [g for g in facts.groups if g.group.level >= Severity.WARN]
     if not noisy:
         return []
-    by_service = detect_bursts(noisy, window, lambda r: r.service, dimension="service")
-    matches = mine([r.message for r in noisy])
-    template_of = {id(r): (m.template_id, m.template) for r, m in zip(noisy, matches, strict=True)}
-    texts = dict(template_of.values())
-    by_template = detect_bursts(
-        noisy, window, lambda r: template_of[id(r)][0], dimension="template"
-    )
+    step_ns = max(bucket_seconds(window) * NS_PER_SECOND, facts.profile.counts.step_ns)
+    counts = facts.profile.counts.rebucket(step_ns, window.start_ns)
+    n = max(1, math.ceil((window.end_ns - window.start_ns) / step_ns))
+    by_service = {
+        s: {i: c for i, c in row.items() if 0 <= i < n}
+        for s, row in counts.by_service([Severity.WARN, Severity.ERROR, Severity.FATAL]).items()
+    }
+    service_samples = {
+        s: _samples([g.group.sample for g in noisy if g.group.service == s]) for s in by_service
+    }
+    found = bursts_in_series(by_service, n, step_ns, window.start_ns, dimension="service")
+    # templates: group buckets summed per mined template (at the groups' step when coarser)
+    template_of, texts = _templates(noisy)
+    t_step = max(step_ns, facts.profile.group_step_ns)
+    t_n = max(1, math.ceil((window.end_ns - window.start_ns) / t_step))
+    series: dict[str, dict[int, int]] = defaultdict(dict)
+    members: dict[str, list[NamedGroup]] = defaultdict(list)
+    for g in noisy:
+        tid = template_of[id(g)][0]
+        members[tid].append(g)
+        row = series[tid]
+        for b, c in g.group.buckets.items():
+            i = (b * facts.profile.group_step_ns - window.start_ns) // t_step
+            row[i] = row.get(i, 0) + c
+    found += bursts_in_series(series, t_n, t_step, window.start_ns, dimension="template")
     out = []
-    for burst in (by_service + by_template)[: MAX_BURSTS * 2]:
+    for burst in found[: MAX_BURSTS * 2]:
         is_service = burst.dimension == "service"
-        label = burst.key if is_service else texts.get(burst.key, burst.key)
-        logql_text = (
-            _error_logql([burst.key])
-            if is_service
-            else rule_export.pattern_log_query(rule_export.template_regex(label), burst.services)
-        )
+        if is_service:
+            label = burst.key
+            services = [burst.key]
+            samples = service_samples.get(burst.key, [])
+            logql_text = _error_logql([burst.key])
+        else:
+            label = texts.get(burst.key, burst.key)
+            services = sorted({g.group.service for g in members[burst.key]})
+            samples = _samples([g.group.sample for g in members[burst.key]])
+            logql_text = rule_export.pattern_log_query(rule_export.template_regex(label), services)
         out.append(
             Insight(
                 kind="burst",
@@ -270,15 +338,15 @@ def _bursts(records: list[LogRecord], window: TimeRange) -> list[Insight]:
                 ),
                 severity=Severity.WARN,
                 confidence=min(0.95, 0.5 + math.log10(max(burst.ratio, 1.0)) / 4),
-                service=burst.key if is_service else (burst.services[0] if burst.services else None),
+                service=services[0] if services else None,
                 suggestion="Look at what changed at the burst start: a deploy, a dependency, a traffic spike.",
                 score=10_000.0 + burst.ratio * 10 + burst.count / 100,
                 evidence=Evidence(
                     count=burst.count,
                     first_seen_ns=burst.start_ns,
                     last_seen_ns=burst.end_ns,
-                    samples=burst.samples,
-                    services=burst.services,
+                    samples=samples,
+                    services=services,
                     logql=logql_text,
                     extra={
                         "dimension": burst.dimension,
@@ -295,53 +363,75 @@ def _bursts(records: list[LogRecord], window: TimeRange) -> list[Insight]:
     return out[:MAX_BURSTS]
 
 
-def _anomalies(records: list[LogRecord], window: TimeRange) -> list[Insight]:
+def _anomalies(facts: WindowFacts) -> list[Insight]:
+    """Templates of warnings and errors with no line in the first half of the window."""
+    noisy = [g for g in facts.groups if g.group.level >= Severity.WARN]
+    if not noisy:
+        return []
+    window = facts.window
+    split = window.start_ns + (window.end_ns - window.start_ns) // 2
+    template_of, texts = _templates(noisy)
+    members: dict[str, list[NamedGroup]] = defaultdict(list)
+    for g in noisy:
+        members[template_of[id(g)][0]].append(g)
+    found = []
+    for tid, groups in members.items():
+        if any(g.group.first_ns < split for g in groups):
+            continue
+        level = max(g.group.level for g in groups)
+        found.append((level, min(g.group.first_ns for g in groups), tid, groups))
+    found.sort(key=lambda item: (-item[0], item[1]))
     out = []
-    for n in novel_templates(records, window)[:MAX_ANOMALIES]:
+    for level, first_ns, tid, groups in found[:MAX_ANOMALIES]:
+        count = sum(g.group.count for g in groups)
+        services = sorted({g.group.service for g in groups})
+        template = texts[tid]
         out.append(
             Insight(
                 kind="anomaly",
-                title=f"new message since the first half of the window: {n.template[:120]}",
-                severity=n.level,
+                title=f"new message since the first half of the window: {template[:120]}",
+                severity=level,
                 confidence=0.6,
-                service=n.services[0] if n.services else None,
+                service=services[0] if services else None,
                 suggestion="A message type that was not there before; check whether it starts the trouble.",
-                score=5_000.0 + int(n.level) * 10 + n.count / 100,
+                score=5_000.0 + int(level) * 10 + count / 100,
                 evidence=Evidence(
-                    count=n.count,
-                    first_seen_ns=n.first_seen_ns,
-                    last_seen_ns=n.last_seen_ns,
-                    samples=n.samples,
-                    services=n.services,
-                    logql=rule_export.pattern_log_query(rule_export.template_regex(n.template), n.services),
-                    extra={"template": n.template, "template_id": n.template_id},
+                    count=count,
+                    first_seen_ns=first_ns,
+                    last_seen_ns=max(g.group.last_ns for g in groups),
+                    samples=_samples([g.group.sample for g in groups]),
+                    services=services,
+                    logql=rule_export.pattern_log_query(rule_export.template_regex(template), services),
+                    extra={"template": template, "template_id": tid},
                 ),
             )
         )
     return out
 
 
-def _unnamed_errors(failures: list[Failure]) -> list[Insight]:
-    by_service: dict[str, list[Failure]] = defaultdict(list)
-    for f in failures:
-        if f.pattern is None:
-            by_service[f.record.service].append(f)
+def _unnamed_errors(facts: WindowFacts) -> list[Insight]:
+    by_service: dict[str, list[NamedGroup]] = defaultdict(list)
+    for named in facts.failing_groups():
+        if named.pattern is None:
+            by_service[named.group.service].append(named)
     out = []
     for service, members in by_service.items():
+        count = sum(m.group.count for m in members)
+        members.sort(key=lambda m: m.group.first_ns)
         out.append(
             Insight(
                 kind="error_summary",
-                title=f"{len(members)} errors in {service} that no catalog pattern names",
-                severity=max(f.record.level for f in members),
+                title=f"{count} errors in {service} that no catalog pattern names",
+                severity=max(m.group.level for m in members),
                 confidence=0.5,
                 service=service,
                 suggestion=f"Read the first of these errors in {service}; add a catalog pattern if it recurs.",
-                score=1_000.0 + len(members),
+                score=1_000.0 + count,
                 evidence=Evidence(
-                    count=len(members),
-                    first_seen_ns=members[0].record.timestamp_ns,
-                    last_seen_ns=members[-1].record.timestamp_ns,
-                    samples=_samples([f.record.message for f in members]),
+                    count=count,
+                    first_seen_ns=members[0].group.first_ns,
+                    last_seen_ns=max(m.group.last_ns for m in members),
+                    samples=_samples([m.group.sample for m in sorted(members, key=lambda m: -m.group.count)]),
                     services=[service],
                     logql=_error_logql([service]),
                 ),

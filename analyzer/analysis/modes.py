@@ -9,19 +9,21 @@
   changes, admin actions); summary counts them by actor, action and outcome.
 - conversation: records with a conversation_id, grouped by conversation; summary lists each
   conversation's turns, tokens, errors and time span.
-"""
 
+Every number in a summary is the window's: counts and first errors come from the profile,
+performance, audit and conversation figures from the tally that saw every line the mode selects.
+The lines shown (`logs`) come from the evidence sample, and the selection says how many lines
+matched in the whole window, so a caller can tell a sample from everything.
+"""
 from __future__ import annotations
 
-import re
-import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from analyzer.analysis.normalize import fingerprint
-from analyzer.analysis.statistics import percentile
+from analyzer.analysis.tallies import ConversationTally, PerformanceTally, Tally
+from analyzer.analysis.window_facts import NamedGroup, WindowFacts
 from analyzer.model import (
     NS_PER_SECOND,
     Aggregation,
@@ -34,15 +36,6 @@ from analyzer.model import (
     parse_duration,
 )
 
-AUDIT_PATTERN = re.compile(
-    r"\b(log(?:ged)?[ _-]?in|log(?:ged)?[ _-]?out|sign(?:ed)?[ _-]?(?:in|out)|auth\w*|"
-    r"permission|forbidden|unauthori[sz]ed|access denied|denied|role|grant(?:ed)?|revoke[d]?|"
-    r"api[ _-]?key|token (?:created|revoked|rotated)|password|admin|privilege|sudo|"
-    r"user (?:created|deleted|updated|invited)|settings? (?:changed|updated))\b",
-    re.IGNORECASE,
-)
-AUDIT_TYPES = {"auth", "login", "logout", "admin", "audit", "permission", "security"}
-
 
 @dataclass(slots=True)
 class Selection:
@@ -51,72 +44,71 @@ class Selection:
     summary: dict[str, Any]
     extras: dict[str, Any] = field(default_factory=dict)
     truncated: bool = False
+    matched: int = 0  # lines of the whole window the mode selects
 
 
-def is_audit_event(record: LogRecord) -> bool:
-    if (record.request_type or "").lower() in AUDIT_TYPES:
-        return True
-    category = str(record.fields.get("category") or record.fields.get("event_type") or "").lower()
-    if category in AUDIT_TYPES:
-        return True
-    return bool(AUDIT_PATTERN.search(record.message))
+def _floor(query: Query) -> Severity:
+    if query.mode is Mode.ERRORS:
+        return max(query.severity_threshold or Severity.ERROR, Severity.ERROR)
+    return query.severity_threshold or Severity.WARN
 
 
-def _troubleshoot(records: list[LogRecord], query: Query) -> list[LogRecord]:
-    floor = query.severity_threshold or Severity.WARN
-    return [r for r in records if r.level >= floor]
-
-
-def _errors(records: list[LogRecord], query: Query) -> list[LogRecord]:
-    floor = max(query.severity_threshold or Severity.ERROR, Severity.ERROR)
-    return [r for r in records if r.level >= floor]
-
-
-def _performance(records: list[LogRecord], query: Query) -> list[LogRecord]:
-    timed = [r for r in records if r.duration is not None]
-    return sorted(timed, key=lambda r: (-(r.duration or 0.0), r.timestamp_ns))
-
-
-def _audit(records: list[LogRecord], query: Query) -> list[LogRecord]:
-    return [r for r in records if is_audit_event(r)]
-
-
-def _conversation(records: list[LogRecord], query: Query) -> list[LogRecord]:
-    return [r for r in records if r.conversation_id]
-
-
-SELECTORS: dict[Mode, Callable[[LogRecord | Any, Query], list[LogRecord]]] = {
-    Mode.TROUBLESHOOT: _troubleshoot,
-    Mode.ERRORS: _errors,
-    Mode.PERFORMANCE: _performance,
-    Mode.AUDIT: _audit,
-    Mode.CONVERSATION: _conversation,
-}
-
-
-def select(records: list[LogRecord], query: Query) -> Selection:
-    hits = SELECTORS[query.mode](records, query)
-    summary = _base_summary(records, hits)
-    summary.update(SUMMARIES[query.mode](records, hits))
+def select(
+    facts: WindowFacts,
+    query: Query,
+    *,
+    services: list[str] | None = None,
+    tally: Tally | None = None,
+    extra_records: list[LogRecord] | None = None,
+) -> Selection:
+    """`services`: what the summary counts (the query's, or every service)."""
+    profile = facts.profile
+    wanted = set(services or ())
+    records = [r for r in facts.records if not wanted or r.service in wanted]
+    if query.mode in (Mode.TROUBLESHOOT, Mode.ERRORS):
+        floor = _floor(query)
+        hits = [r for r in records if r.level >= floor]
+        matched = sum(
+            n for (s, level), n in profile.totals.items() if level >= floor and (not wanted or s in wanted)
+        )
+    elif query.mode is Mode.PERFORMANCE and isinstance(tally, PerformanceTally):
+        hits = [r for r in tally.slowest_records() if not wanted or r.service in wanted]
+        matched = tally.seen
+    else:
+        match = tally.selects if tally is not None else (lambda r: True)
+        hits = [r for r in records if match(r)]
+        matched = getattr(tally, "events", None) or (
+            sum(c.records for c in tally.conversations.values())
+            if isinstance(tally, ConversationTally)
+            else len(hits)
+        )
+    summary = _base_summary(facts, wanted, matched)
+    summary.update(_mode_summary(facts, query, wanted, tally))
     extras: dict[str, Any] = {}
     if query.mode is Mode.CONVERSATION:
-        extras["conversations"] = summary.pop("conversations")
+        extras["conversations"] = summary.pop("conversations", [])
 
     shown: list[LogRecord] = hits
     if query.mode is not Mode.PERFORMANCE and (query.include_context or query.context_window):
-        shown = with_context(records, hits, query.include_context, query.context_window)
+        pool = sorted({id(r): r for r in records + (extra_records or [])}.values(), key=_time)
+        shown = with_context(pool, hits, query.include_context, query.context_window)
     hit_ids = {id(r) for r in hits}
 
     if query.deduplicate:
         logs = _deduplicated(shown, query, hit_ids)
     else:
         logs = [render_record(r, query, is_hit=id(r) in hit_ids) for r in shown]
-    truncated = len(logs) > query.limit
-    if truncated:
-        # keep the newest lines: the end of an incident matters more than its quiet start,
-        # except for performance where the order is slowest first
+    if len(logs) > query.limit:
+        # keep the newest lines, except for performance where the order is slowest first
         logs = logs[: query.limit] if query.mode is Mode.PERFORMANCE else logs[-query.limit :]
-    return Selection(hits=hits, logs=logs, summary=summary, extras=extras, truncated=truncated)
+    truncated = len(hits) < matched or len([item for item in logs if not item.get("context")]) < len(hits)
+    return Selection(
+        hits=hits, logs=logs, summary=summary, extras=extras, truncated=truncated, matched=matched
+    )
+
+
+def _time(record: LogRecord) -> int:
+    return record.timestamp_ns
 
 
 def with_context(
@@ -205,194 +197,178 @@ def _deduplicated(shown: list[LogRecord], query: Query, hit_ids: set[int]) -> li
     return out
 
 
-def _base_summary(records: list[LogRecord], hits: list[LogRecord]) -> dict[str, Any]:
-    levels = Counter(r.level.label for r in records)
-    services = Counter(r.service for r in records)
-    errors = [r for r in records if r.is_error]
+def _base_summary(facts: WindowFacts, wanted: set[str], matched: int) -> dict[str, Any]:
+    profile = facts.profile
+    totals = {k: n for k, n in profile.totals.items() if not wanted or k[0] in wanted}
+    levels: Counter[str] = Counter()
+    services: Counter[str] = Counter()
+    for (service, level), n in totals.items():
+        levels[level.label] += n
+        services[service] += n
+    total = sum(totals.values())
+    errors = sum(n for (_, level), n in totals.items() if level >= Severity.ERROR)
     summary: dict[str, Any] = {
-        "total_records": len(records),
-        "matched_records": len(hits),
-        "by_level": dict(sorted(levels.items())),
+        "total_records": total,
+        "matched_records": matched,
+        "by_level": {k: v for k, v in sorted(levels.items()) if v},
         "by_service": dict(services.most_common()),
-        "error_count": len(errors),
+        "error_count": errors,
         "warning_count": levels.get("warn", 0),
-        "error_rate": round(len(errors) / len(records), 4) if records else 0.0,
+        "error_rate": round(errors / total, 4) if total else 0.0,
     }
-    if records:
-        summary["first_timestamp"] = format_timestamp(records[0].timestamp_ns)
-        summary["last_timestamp"] = format_timestamp(records[-1].timestamp_ns)
-    if errors:
-        first = errors[0]
+    firsts = [ts for k, ts in profile.first_ns.items() if k in totals]
+    lasts = [ts for k, ts in profile.last_ns.items() if k in totals]
+    if firsts:
+        summary["first_timestamp"] = format_timestamp(min(firsts))
+        summary["last_timestamp"] = format_timestamp(max(lasts))
+    failing = [g.group for g in _error_groups(facts, wanted)]
+    if failing:
+        first = min(failing, key=lambda g: (g.first_ns, g.service))
         summary["first_error"] = {
-            "timestamp": format_timestamp(first.timestamp_ns),
+            "timestamp": format_timestamp(first.first_ns),
             "service": first.service,
-            "message": first.message,
+            "message": first.sample,
         }
     return summary
 
 
-def top_messages(records: list[LogRecord], n: int = 5) -> list[dict[str, Any]]:
-    groups: dict[str, list[LogRecord]] = defaultdict(list)
-    for r in records:
-        groups[fingerprint(r.message)].append(r)
-    ranked = sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0]))[:n]
+def _error_groups(facts: WindowFacts, wanted: set[str]) -> list[NamedGroup]:
+    return [
+        g
+        for g in facts.groups
+        if g.group.level >= Severity.ERROR and (not wanted or g.group.service in wanted)
+    ]
+
+
+def _noisy_groups(facts: WindowFacts, wanted: set[str]) -> list[NamedGroup]:
+    return [
+        g
+        for g in facts.groups
+        if g.group.level >= Severity.WARN and (not wanted or g.group.service in wanted)
+    ]
+
+
+def top_messages(groups: list[NamedGroup], n: int = 5) -> list[dict[str, Any]]:
+    """The most frequent messages (groups of one fingerprint across services), exact counts."""
+    merged: dict[str, list[NamedGroup]] = defaultdict(list)
+    for g in groups:
+        merged[fingerprint(g.group.sample)].append(g)
+    ranked = sorted(
+        merged.items(), key=lambda kv: (-sum(g.group.count for g in kv[1]), kv[0])
+    )[:n]
     return [
         {
             "pattern": key,
-            "count": len(members),
-            "services": sorted({m.service for m in members}),
-            "sample": members[0].message,
+            "count": sum(g.group.count for g in members),
+            "services": sorted({g.group.service for g in members}),
+            "sample": min(members, key=lambda g: g.group.first_ns).group.sample,
         }
         for key, members in ranked
     ]
 
 
-def _summary_troubleshoot(records: list[LogRecord], hits: list[LogRecord]) -> dict[str, Any]:
-    errors = [r for r in records if r.is_error]
-    by_service = Counter(r.service for r in errors)
-    affected = [
-        {
-            "service": service,
-            "errors": count,
-            "first_error": format_timestamp(
-                min(r.timestamp_ns for r in errors if r.service == service)
-            ),
-        }
-        for service, count in by_service.most_common()
-    ]
-    affected.sort(key=lambda a: a["first_error"])
-    return {"affected_services": affected, "top_errors": top_messages(errors or hits)}
-
-
-def _summary_errors(records: list[LogRecord], hits: list[LogRecord]) -> dict[str, Any]:
-    by_type = Counter(
-        str(r.fields.get("error_type") or r.fields.get("error") or fingerprint(r.message))[:120]
-        for r in hits
-    )
-    return {
-        "errors_by_service": dict(Counter(r.service for r in hits).most_common()),
-        "errors_by_type": dict(by_type.most_common(20)),
-        "top_errors": top_messages(hits),
-    }
-
-
-def _latency_stats(durations: list[float]) -> dict[str, Any]:
-    return {
-        "count": len(durations),
-        "p50_ms": round((percentile(durations, 0.50) or 0.0) * 1000, 1),
-        "p95_ms": round((percentile(durations, 0.95) or 0.0) * 1000, 1),
-        "p99_ms": round((percentile(durations, 0.99) or 0.0) * 1000, 1),
-        "max_ms": round(max(durations) * 1000, 1),
-        "mean_ms": round(statistics.fmean(durations) * 1000, 1),
-    }
-
-
-def _summary_performance(records: list[LogRecord], hits: list[LogRecord]) -> dict[str, Any]:
-    by_service: dict[str, list[float]] = defaultdict(list)
-    by_type: dict[str, list[float]] = defaultdict(list)
-    for r in hits:
-        by_service[r.service].append(r.duration or 0.0)
-        by_type[r.request_type or "unknown"].append(r.duration or 0.0)
-    summary: dict[str, Any] = {
-        "latency_by_service": {s: _latency_stats(v) for s, v in sorted(by_service.items())},
-        "latency_by_request_type": {t: _latency_stats(v) for t, v in sorted(by_type.items())},
-        "slowest_operations": [
+def _summary_troubleshoot(facts: WindowFacts, wanted: set[str]) -> dict[str, Any]:
+    profile = facts.profile
+    failing = [Severity.ERROR, Severity.FATAL]
+    affected = []
+    for service, errors in profile.by_service(failing).items():
+        if wanted and service not in wanted:
+            continue
+        first = profile.first(failing, service)
+        affected.append(
             {
-                "timestamp": format_timestamp(r.timestamp_ns),
-                "service": r.service,
-                "duration_ms": round((r.duration or 0.0) * 1000, 1),
-                "request_type": r.request_type,
-                "correlation_id": r.correlation_id,
-                "message": r.message,
-            }
-            for r in hits[:10]
-        ],
-    }
-    if hits:
-        summary["overall"] = _latency_stats([r.duration or 0.0 for r in hits])
-    return summary
-
-
-def _summary_audit(records: list[LogRecord], hits: list[LogRecord]) -> dict[str, Any]:
-    def outcome(r: LogRecord) -> str:
-        if (
-            r.success is False
-            or r.is_error
-            or re.search(r"denied|fail|forbidden|invalid", r.message, re.I)
-        ):
-            return "failure"
-        return "success"
-
-    actors = Counter(
-        r.user_id or str(r.fields.get("user") or r.fields.get("user_email") or "unknown")
-        for r in hits
-    )
-    actions = Counter((r.request_type or fingerprint(r.message))[:80] for r in hits)
-    return {
-        "events": len(hits),
-        "by_actor": dict(actors.most_common(20)),
-        "by_action": dict(actions.most_common(20)),
-        "by_outcome": dict(Counter(outcome(r) for r in hits)),
-    }
-
-
-def _summary_conversation(records: list[LogRecord], hits: list[LogRecord]) -> dict[str, Any]:
-    groups: dict[str, list[LogRecord]] = defaultdict(list)
-    for r in hits:
-        groups[r.conversation_id or ""].append(r)
-    conversations = []
-    for conv_id, members in groups.items():
-        durations = [m.duration for m in members if m.duration is not None]
-        conversations.append(
-            {
-                "conversation_id": conv_id,
-                "records": len(members),
-                "services": sorted({m.service for m in members}),
-                "workspace_id": next((m.workspace_id for m in members if m.workspace_id), None),
-                "models": sorted({m.model for m in members if m.model}),
-                "tokens": sum(m.tokens_used or 0 for m in members),
-                "errors": sum(1 for m in members if m.is_error),
-                "first_seen": format_timestamp(members[0].timestamp_ns),
-                "last_seen": format_timestamp(members[-1].timestamp_ns),
-                "mean_duration_ms": round(statistics.fmean(durations) * 1000, 1)
-                if durations
-                else None,
+                "service": service,
+                "errors": errors,
+                "first_error": format_timestamp(first) if first is not None else None,
             }
         )
-    conversations.sort(key=lambda c: (-c["errors"], c["first_seen"]))
+    affected.sort(key=lambda a: (a["first_error"] or "", a["service"]))
+    errors = _error_groups(facts, wanted)
     return {
-        "conversation_count": len(conversations),
-        "total_tokens": sum(c["tokens"] for c in conversations),
-        "conversations": conversations,
+        "affected_services": affected,
+        "top_errors": top_messages(errors or _noisy_groups(facts, wanted)),
     }
 
 
-SUMMARIES: dict[Mode, Callable[[list[LogRecord], list[LogRecord]], dict[str, Any]]] = {
-    Mode.TROUBLESHOOT: _summary_troubleshoot,
-    Mode.ERRORS: _summary_errors,
-    Mode.PERFORMANCE: _summary_performance,
-    Mode.AUDIT: _summary_audit,
-    Mode.CONVERSATION: _summary_conversation,
-}
+def _error_type(group: NamedGroup) -> str:
+    for record in group.group.examples:
+        found = record.fields.get("error_type") or record.fields.get("error")
+        if found:
+            return str(found)[:120]
+    return fingerprint(group.group.sample)[:120]
 
 
-def aggregate(hits: list[LogRecord], query: Query) -> dict[str, Any]:
+def _summary_errors(facts: WindowFacts, wanted: set[str]) -> dict[str, Any]:
+    errors = _error_groups(facts, wanted)
+    by_type: Counter[str] = Counter()
+    by_service: Counter[str] = Counter()
+    for g in errors:
+        by_type[_error_type(g)] += g.group.count
+        by_service[g.group.service] += g.group.count
+    return {
+        "errors_by_service": dict(by_service.most_common()),
+        "errors_by_type": dict(by_type.most_common(20)),
+        "top_errors": top_messages(errors),
+    }
+
+
+def _mode_summary(
+    facts: WindowFacts, query: Query, wanted: set[str], tally: Tally | None
+) -> dict[str, Any]:
+    if query.mode is Mode.TROUBLESHOOT:
+        return _summary_troubleshoot(facts, wanted)
+    if query.mode is Mode.ERRORS:
+        return _summary_errors(facts, wanted)
+    if tally is not None:
+        return tally.summary()
+    return {}
+
+
+def aggregate(
+    facts: WindowFacts, hits: list[LogRecord], query: Query, *, services: list[str] | None = None
+) -> dict[str, Any]:
+    """Counts of the mode's lines: exact from the profile for troubleshoot and errors (by
+    service and level, by message, by mined template); from the selected lines otherwise."""
     if query.aggregation is Aggregation.NONE:
         return {}
+    wanted = set(services or ())
+    exact = query.mode in (Mode.TROUBLESHOOT, Mode.ERRORS)
     if query.aggregation is Aggregation.BY_SERVICE:
-        out: dict[str, Any] = {}
-        for r in hits:
-            entry = out.setdefault(r.service, {"count": 0, "by_level": Counter()})
-            entry["count"] += 1
-            entry["by_level"][r.level.label] += 1
+        out: dict[str, dict[str, Any]] = {}
+        if exact:
+            floor = _floor(query)
+            for (service, level), n in facts.profile.totals.items():
+                if level >= floor and n and (not wanted or service in wanted):
+                    entry = out.setdefault(service, {"count": 0, "by_level": Counter()})
+                    entry["count"] += n
+                    entry["by_level"][level.label] += n
+        else:
+            for r in hits:
+                entry = out.setdefault(r.service, {"count": 0, "by_level": Counter()})
+                entry["count"] += 1
+                entry["by_level"][r.level.label] += 1
         return {
             "by_service": {
                 s: {"count": e["count"], "by_level": dict(e["by_level"])} for s, e in out.items()
             }
         }
     if query.aggregation is Aggregation.BY_ERROR:
-        errors = [r for r in hits if r.level >= Severity.WARN]
-        return {"by_error": top_messages(errors, n=50)}
+        return {"by_error": top_messages(_noisy_groups(facts, wanted), n=50)}
+    if exact:
+        floor = _floor(query)
+        return {"by_pattern": _groups_by_template([g for g in _noisy_groups(facts, wanted) if g.group.level >= floor])}
     from analyzer.analysis.templates import group_by_template
 
     return {"by_pattern": group_by_template(hits)}
+
+
+def _groups_by_template(groups: list[NamedGroup]) -> list[dict[str, Any]]:
+    """Message groups merged by mined template, most frequent first, with exact counts."""
+    from analyzer.analysis.templates import merge_by_template
+
+    return merge_by_template(
+        [
+            (g.key, g.service, g.count, g.first_ns, g.last_ns, g.sample)
+            for g in (named.group for named in groups)
+        ]
+    )

@@ -1,37 +1,49 @@
-"""The one entry point from records to an answer: `analyze(records, query, window)`.
+"""The one entry point from a window's profile and evidence to an answer: `analyze(read, query)`.
 
-The agent API, the Grafana datasource, the alert worker and the CLI all call this, so what a
-mode means is defined once, here and in `modes`.
+The agent API, the Grafana datasource, the alert worker, the MCP server and the CLI all call
+this, so what a mode means is defined once, here and in `modes`. Numbers come from the profile,
+words from the evidence (see `profile` and `evidence`); `metadata.coverage` says which is which.
+`analyze_records` does the same for records already in memory (a stream buffer, a test).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from analyzer.analysis import insights as insight_ranking
 from analyzer.analysis import modes
-from analyzer.analysis.catalog import Catalog
-from analyzer.analysis.filters import record_filter
+from analyzer.analysis.catalog import Catalog, default_catalog
+from analyzer.analysis.evidence import EvidenceSample, merge
 from analyzer.analysis.insight import Insight
+from analyzer.analysis.profile import WindowProfile
+from analyzer.analysis.window_facts import WindowFacts
 from analyzer.model import LogRecord, Query, TimeRange
+
+if TYPE_CHECKING:
+    from analyzer.sources.base import WindowRead
 
 
 @dataclass(slots=True)
 class Analysis:
     query: Query
     window: TimeRange
-    records: list[LogRecord]  # everything read and kept by the filters, time ordered
+    records: list[LogRecord]  # the evidence lines of the query's services, time ordered
     logs: list[dict[str, Any]]  # what the caller sees, after mode, dedupe, context, limit
     summary: dict[str, Any]
     insights: list[Insight]
+    profile: WindowProfile
     aggregations: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
     extras: dict[str, Any] = field(default_factory=dict)  # mode-specific sections
-    # what insights were ranked on: `records`, or every service's when expand_dependencies
+    # the evidence insights were ranked on: every service's when expand_dependencies
     context_records: list[LogRecord] = field(default_factory=list)
-    source_truncated: bool = False  # the source had more lines in the window than it returned
+
+    @property
+    def source_truncated(self) -> bool:
+        """Whether `context_records` lack lines of the window: always, past the evidence caps."""
+        return self.profile.total_lines > len(self.context_records)
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -46,55 +58,87 @@ class Analysis:
         return body
 
 
-def _time(record: LogRecord) -> int:
-    return record.timestamp_ns
-
-
 def analyze(
-    records: list[LogRecord],
+    read: WindowRead,
     query: Query,
-    window: TimeRange,
     *,
-    source_metadata: dict[str, Any] | None = None,
     catalog: Catalog | None = None,
+    context: EvidenceSample | None = None,
+    source_metadata: dict[str, Any] | None = None,
 ) -> Analysis:
+    """`read` holds the window's profile and evidence; `context` the lines a second, narrow
+    read found around anchors (failing requests, include_context)."""
     started = time.perf_counter()
-    keep = record_filter(query)
-    records = sorted((r for r in records if window.contains(r.timestamp_ns)), key=_time)
-    in_window = [r for r in records if keep(r)]
-
-    selection = modes.select(in_window, query)
-    context = in_window
-    if query.expand_dependencies and query.services:
-        # the cause of a service's errors often lies in a service it calls
-        keep_any_service = record_filter(query.model_copy(update={"services": []}))
-        context = [r for r in records if keep_any_service(r)]
-    ranked = insight_ranking.rank(context, query, window, catalog=catalog)
+    catalog = catalog or default_catalog()
+    profile = read.profile
+    evidence = merge(read.evidence, context) if context is not None else read.evidence
+    facts = WindowFacts.build(profile, evidence.records, catalog)
+    summary_services = list(query.services)
+    tally = profile.extras.get("tally")
+    selection = modes.select(
+        facts,
+        query,
+        services=summary_services,
+        tally=tally,
+        extra_records=context.records if context is not None else None,
+    )
+    ranked = insight_ranking.rank(facts, query)
+    own = [r for r in evidence.records if not summary_services or r.service in summary_services]
     analysis = Analysis(
         query=query,
-        window=window,
-        records=in_window,
+        window=read.window,
+        records=own,
         logs=selection.logs,
         summary=selection.summary,
         insights=ranked,
-        aggregations=modes.aggregate(selection.hits, query),
+        profile=profile,
+        aggregations=modes.aggregate(facts, selection.hits, query, services=summary_services),
         extras=selection.extras,
-        context_records=context,
+        context_records=evidence.records,
     )
     meta = dict(source_metadata or {})
-    analysis.source_truncated = bool(meta.get("truncated"))
-    meta.setdefault("malformed_lines", 0)
-    meta.setdefault("truncated", False)
-    meta["truncated"] = bool(meta["truncated"] or selection.truncated)
+    meta.setdefault("malformed_lines", read.malformed_lines)
+    sampled_logs = selection.truncated
     meta.update(
         {
-            "total_logs": len(in_window),
+            "total_logs": selection.summary["total_records"],
+            "matching_logs": selection.matched,
             "returned_logs": len(selection.logs),
-            "services_queried": sorted({r.service for r in in_window}) or list(query.services),
-            "time_range": window.to_dict(),
+            "truncated": sampled_logs,
+            "services_queried": sorted(
+                s for s in profile.services() if not summary_services or s in summary_services
+            )
+            or list(query.services),
+            "time_range": read.window.to_dict(),
             "query_mode": query.mode.value,
+            "coverage": {
+                **profile.coverage(),
+                "evidence": evidence.describe(),
+                "logs": (
+                    f"{len(selection.logs)} of {selection.matched} matching lines: the first lines "
+                    "of each error episode, examples of each message, the newest lines"
+                    if sampled_logs
+                    else "every matching line"
+                ),
+            },
             "analysis_ms": round((time.perf_counter() - started) * 1000, 2),
         }
     )
     analysis.metadata = meta
     return analysis
+
+
+def analyze_records(
+    records: list[LogRecord],
+    query: Query,
+    window: TimeRange,
+    *,
+    catalog: Catalog | None = None,
+    source_metadata: dict[str, Any] | None = None,
+) -> Analysis:
+    """An analysis of records already in memory: profiled exactly, every line is evidence."""
+    from analyzer.sources.memory import read_records
+
+    read_query = query.model_copy(update={"services": []}) if query.expand_dependencies else query
+    read = read_records(records, read_query, window)
+    return analyze(read, query, catalog=catalog, source_metadata=source_metadata)

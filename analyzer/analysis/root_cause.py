@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from analyzer.analysis.catalog import Catalog, CatalogPattern, default_catalog
@@ -37,6 +38,10 @@ class Failure:
     pattern: CatalogPattern | None
     accused: str = ""
     reason: str = "self"
+    weight: float = 1.0  # window lines this sampled line stands for
+
+
+Weight = Callable[[LogRecord], float]
 
 
 @dataclass(slots=True)
@@ -45,7 +50,7 @@ class Candidate:
     score: float
     confidence: float
     first_failure_ns: int | None
-    own_failures: int
+    own_failures: float
     accusations: Counter[str] = field(default_factory=Counter)  # accuser service -> votes
     reasons: Counter[str] = field(default_factory=Counter)
     patterns: Counter[str] = field(default_factory=Counter)  # catalog names in own failures
@@ -111,17 +116,27 @@ class _Requests:
         return set()
 
 
-def accuse(records: list[LogRecord], catalog: Catalog | None = None) -> list[Failure]:
-    """Each failure line with the service it accuses and why."""
+def accuse(
+    records: list[LogRecord],
+    catalog: Catalog | None = None,
+    *,
+    weight: Weight | None = None,
+    services: list[str] | None = None,
+) -> list[Failure]:
+    """Each failure line with the service it accuses and why.
+
+    Over a sample, `weight` says how many window lines each sampled line stands for, so votes
+    count like the whole window; `services` are the services a line may name (by default the
+    ones in `records`)."""
     catalog = catalog or default_catalog()
-    services = sorted({r.service for r in records})
+    services = sorted(set(services or ()) | {r.service for r in records})
     refs = _reference_pattern(services)
     requests = _Requests(records)
     failures = []
     for r in records:
         pattern = catalog.match(r.message)
         if is_failure(r, pattern):
-            failures.append(Failure(r, pattern))
+            failures.append(Failure(r, pattern, weight=weight(r) if weight else 1.0))
     failing_in_request: dict[str, set[str]] = defaultdict(set)
     for f in failures:
         if f.record.correlation_id:
@@ -149,7 +164,7 @@ def accuse(records: list[LogRecord], catalog: Catalog | None = None) -> list[Fai
             pending.append(f)
             continue
         if r.correlation_id:
-            said[(r.correlation_id, r.service)][f.accused] += 1
+            said[(r.correlation_id, r.service)][f.accused] += f.weight
     for f in pending:
         r = f.record
         inherited = said.get((r.correlation_id or "", r.service))
@@ -160,9 +175,17 @@ def accuse(records: list[LogRecord], catalog: Catalog | None = None) -> list[Fai
     return failures
 
 
-def rank_root_causes(records: list[LogRecord], catalog: Catalog | None = None) -> list[Candidate]:
+def rank_root_causes(
+    records: list[LogRecord],
+    catalog: Catalog | None = None,
+    *,
+    weight: Weight | None = None,
+    services: list[str] | None = None,
+    failures: list[Failure] | None = None,
+) -> list[Candidate]:
     """Candidates, most likely cause first; empty when nothing failed."""
-    failures = accuse(records, catalog)
+    if failures is None:
+        failures = accuse(records, catalog, weight=weight, services=services)
     if not failures:
         return []
     votes: dict[str, Counter[str]] = defaultdict(Counter)
@@ -170,19 +193,19 @@ def rank_root_causes(records: list[LogRecord], catalog: Catalog | None = None) -
     candidates: dict[str, Candidate] = {}
     for f in failures:
         s = f.record.service
-        votes[s][f.accused] += 1
+        votes[s][f.accused] += f.weight
         first[s] = min(first.get(s, f.record.timestamp_ns), f.record.timestamp_ns)
         for name in (s, f.accused):
             if name not in candidates:
                 candidates[name] = Candidate(name, 0.0, 0.0, None, 0)
         c = candidates[s]
-        c.own_failures += 1
+        c.own_failures += f.weight
         if f.pattern:
-            c.patterns[f.pattern.name] += 1
+            c.patterns[f.pattern.name] += max(1, round(f.weight))
         target = candidates[f.accused]
-        target.reasons[f.reason] += 1
+        target.reasons[f.reason] += max(1, round(f.weight))
         if f.accused != s:
-            target.accusations[s] += 1
+            target.accusations[s] += max(1, round(f.weight))
 
     resting = _flow(votes)
     total = sum(resting.values()) or 1.0

@@ -271,9 +271,21 @@ def mine(messages: Iterable[str], batch_size: int = BATCH_SIZE) -> list[Template
 
 def group_by_template(records: list[LogRecord]) -> list[dict[str, Any]]:
     """Records grouped by mined template, most frequent first (the `by_pattern` aggregation)."""
-    matches = mine(r.message for r in records)
+    return merge_by_template(
+        [(r.message, r.service, 1, r.timestamp_ns, r.timestamp_ns, r.message) for r in records]
+    )
+
+
+# (text to mine, service, lines, first ns, last ns, a sample line)
+Counted = tuple[str, str, int, int, int, str]
+
+
+def merge_by_template(items: list[Counted]) -> list[dict[str, Any]]:
+    """Counted texts (records, or message groups with their counts) merged by mined
+    template, most frequent first."""
+    matches = mine(item[0] for item in items)
     groups: dict[str, dict[str, Any]] = {}
-    for record, found in zip(records, matches, strict=True):
+    for (_, service, count, first_ns, last_ns, sample), found in zip(items, matches, strict=True):
         entry = groups.get(found.template_id)
         if entry is None:
             entry = groups[found.template_id] = {
@@ -281,14 +293,14 @@ def group_by_template(records: list[LogRecord]) -> list[dict[str, Any]]:
                 "template": found.template,
                 "count": 0,
                 "services": set(),
-                "first_ns": record.timestamp_ns,
-                "last_ns": record.timestamp_ns,
-                "sample": record.message,
+                "first_ns": first_ns,
+                "last_ns": last_ns,
+                "sample": sample,
             }
-        entry["count"] += 1
-        entry["services"].add(record.service)
-        entry["first_ns"] = min(entry["first_ns"], record.timestamp_ns)
-        entry["last_ns"] = max(entry["last_ns"], record.timestamp_ns)
+        entry["count"] += count
+        entry["services"].add(service)
+        entry["first_ns"] = min(entry["first_ns"], first_ns)
+        entry["last_ns"] = max(entry["last_ns"], last_ns)
     out = []
     for entry in groups.values():
         first_ns, last_ns = entry.pop("first_ns"), entry.pop("last_ns")

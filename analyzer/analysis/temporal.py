@@ -107,3 +107,46 @@ def _change_point(counts: list[int], min_count: int, threshold_mads: float) -> i
         if c > median + threshold_mads * spread and sum(counts[i : i + 3]) >= min_count:
             return i
     return None
+
+
+def bursts_in_series(
+    series: dict[str, dict[int, int]],
+    buckets: int,
+    step_ns: int,
+    origin_ns: int,
+    *,
+    dimension: str,
+    min_count: int = 5,
+    threshold_mads: float = 4.0,
+) -> list[Burst]:
+    """`detect_bursts` over counts already bucketed (bucket i starts at origin + i*step): the
+    window's exact counts from a profile. Samples and services are the caller's to add."""
+    out = []
+    step = max(1, step_ns // NS_PER_SECOND)
+    for key, row in series.items():
+        counts = [0] * buckets
+        for i, n in row.items():
+            if 0 <= i < buckets:
+                counts[i] += n
+        if sum(counts) < min_count:
+            continue
+        start = _change_point(counts, min_count, threshold_mads)
+        if start is None:
+            continue
+        history = counts[:start]
+        after = counts[start:]
+        last = max((i for i, c in enumerate(after) if c), default=0)
+        out.append(
+            Burst(
+                key=key,
+                dimension=dimension,
+                start_ns=origin_ns + start * step_ns,
+                end_ns=origin_ns + (start + last + 1) * step_ns,
+                count=sum(after),
+                peak=max(after),
+                baseline=float(statistics.median(history)) if history else 0.0,
+                bucket_seconds=step,
+            )
+        )
+    out.sort(key=lambda b: (-b.ratio, -b.count, b.start_ns))
+    return out

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from analyzer.model import LogRecord, Query, TimeRange
+
+if TYPE_CHECKING:
+    from analyzer.analysis.evidence import EvidenceSample
+    from analyzer.analysis.plan import ReadPlan
+    from analyzer.analysis.profile import WindowProfile
 
 
 @dataclass(slots=True)
@@ -21,6 +26,22 @@ class FetchResult:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(slots=True)
+class WindowRead:
+    """A source's answer to a window question: exact numbers and the evidence behind them."""
+
+    plan: ReadPlan
+    profile: WindowProfile
+    evidence: EvidenceSample
+    malformed_lines: int = 0
+    queries: list[str] = field(default_factory=list)  # LogQL sent, for verbosity=detailed
+    stats: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def window(self) -> TimeRange:
+        return self.plan.window
+
+
 @runtime_checkable
 class LogSource(Protocol):
     """Fetch records for a query. `tenant` is Loki's X-Scope-OrgID; file sources ignore it."""
@@ -30,6 +51,22 @@ class LogSource(Protocol):
     def fetch(
         self, query: Query, *, tenant: str | None = None, limit: int | None = None
     ) -> FetchResult: ...
+
+    def read_window(self, query: Query, *, tenant: str | None = None) -> WindowRead:
+        """The window's profile (exact counts) and a bounded evidence sample."""
+        ...
+
+    def read_around(
+        self,
+        plan: ReadPlan,
+        anchors: list[tuple[int, int]],
+        *,
+        ids: dict[str, set[str]] | None = None,
+        limit: int = 5000,
+        tenant: str | None = None,
+    ) -> EvidenceSample:
+        """Lines inside the (start_ns, end_ns) spans, narrowed to ids when given."""
+        ...
 
     def services(self, *, tenant: str | None = None) -> list[str]: ...
 

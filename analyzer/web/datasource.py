@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from analyzer.analysis import correlate, series
 from analyzer.analysis.conversations import AIRequest, ai_requests
 from analyzer.analysis.filters import record_filter
-from analyzer.analysis.pipeline import Analysis, analyze
+from analyzer.analysis.pipeline import Analysis, analyze_records
 from analyzer.analysis.pricing import PriceTable, load_prices
 from analyzer.analysis.workspace import workspace_summary
 from analyzer.errors import InvalidParameter
@@ -395,7 +395,7 @@ class PanelData:
         return records
 
     def analysis(self, query: Query) -> Analysis:
-        return analyze(self.records(query), query, self.window)
+        return analyze_records(self.records(query), query, self.window)
 
 
 # ---- one builder per target ----
@@ -500,10 +500,9 @@ def _top_patterns(ctx: TargetContext) -> list[frames.Frame]:
 
 def _pattern_suggestions(records: list[LogRecord], ctx: TargetContext) -> dict[str, str]:
     """Template id -> the suggestion of the highest-ranked insight whose samples it matches."""
-    from analyzer.analysis.insights import rank
     from analyzer.analysis.templates import mine
 
-    insights = rank(records, ctx.query, ctx.data.window)
+    insights = analyze_records(records, ctx.query, ctx.data.window).insights
     if not insights or not records:
         return {}
     matches = mine(r.message for r in records)

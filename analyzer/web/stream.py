@@ -38,9 +38,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from simple_websocket import ConnectionClosed
 
 from analyzer.analysis.filters import record_filter
-from analyzer.analysis.insights import rank
 from analyzer.analysis.modes import render_record
 from analyzer.analysis.normalize import fingerprint
+from analyzer.analysis.pipeline import analyze_records
 from analyzer.errors import AnalyzerError, InvalidParameter
 from analyzer.infra.privacy import mask
 from analyzer.model import (
@@ -239,7 +239,7 @@ class InsightWindow:
             return []
         window = TimeRange(cutoff, self._newest + 1)
         out = []
-        for insight in rank(current, self.query, window):
+        for insight in analyze_records(current, self.query, window).insights:
             key = f"{insight.kind}:{insight.service}:{fingerprint(insight.title)}"
             if key in self._sent:
                 continue

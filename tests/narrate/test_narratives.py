@@ -11,7 +11,7 @@ import pytest
 
 from analyzer.analysis.conversations import conversation_report
 from analyzer.analysis.correlate import request_flow
-from analyzer.analysis.pipeline import analyze
+from analyzer.analysis.pipeline import analyze_records
 from analyzer.analysis.pricing import load_prices
 from analyzer.analysis.workspace import workspace_summary
 from analyzer.infra.privacy import mask
@@ -181,7 +181,7 @@ def test_unknown_kind_or_format_is_refused() -> None:
 
 def query_body(demo: Any, start: str, end: str, mode: str = "troubleshoot") -> dict[str, Any]:
     window = TimeRange(instant_ns(start), instant_ns(end))
-    return mask(analyze(demo.records, Query(mode=mode), window).to_dict())
+    return mask(analyze_records(demo.records, Query(mode=mode), window).to_dict())
 
 
 def minutes(hh_mm: str) -> int:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from analyzer import demo
-from analyzer.analysis.pipeline import analyze
+from analyzer.analysis.pipeline import analyze_records
 from analyzer.model import LogRecord, Query, Severity, instant_ns
 from analyzer.sources.files import FileSource
 
@@ -37,7 +37,7 @@ def test_top_insight_names_the_root_cause_service_of_every_incident(generated: P
         query = Query(start=incident["start"], end=incident["end"], limit=10000)
         window = query.window()
         fetched = source.fetch(query)
-        top = analyze(fetched.records, query, window).insights[0]
+        top = analyze_records(fetched.records, query, window).insights[0]
         if (top.kind, top.service) != ("root_cause", incident["root_cause_service"]):
             wrong[incident["kind"]] = (top.kind, top.service, incident["root_cause_service"])
     assert wrong == {}
@@ -47,7 +47,7 @@ def test_a_window_with_several_incidents_names_each_root_cause(generated: Path) 
     truth = json.loads((generated / demo.GROUND_TRUTH_FILE).read_text())
     query = Query(start=truth["start"], end=truth["end"], limit=10000)
     records = FileSource(str(generated)).fetch(query).records
-    causes = [i for i in analyze(records, query, query.window()).insights if i.kind == "root_cause"]
+    causes = [i for i in analyze_records(records, query, query.window()).insights if i.kind == "root_cause"]
     found = {}
     for incident in truth["incidents"]:
         start, end = instant_ns(incident["start"]), instant_ns(incident["end"])
@@ -65,7 +65,7 @@ def test_root_cause_is_not_the_loudest_service_when_callers_log_more(generated: 
         if loudest == incident["root_cause_service"]:
             continue
         query = Query(start=incident["start"], end=incident["end"], limit=10000)
-        top = analyze(source.fetch(query).records, query, query.window()).insights[0]
+        top = analyze_records(source.fetch(query).records, query, query.window()).insights[0]
         assert top.service != loudest
         checked += 1
     assert checked >= 3

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analyzer.analysis.pipeline import analyze
+from analyzer.analysis.pipeline import analyze_records
 from analyzer.model import LogRecord, Query, Severity, TimeRange
 
 T0 = 1_795_500_000 * 10**9
@@ -36,7 +36,7 @@ RECORDS = [
 
 
 def run(**kw: object):
-    return analyze(RECORDS, Query(**kw), WINDOW)  # type: ignore[arg-type]
+    return analyze_records(RECORDS, Query(**kw), WINDOW)  # type: ignore[arg-type]
 
 
 def test_troubleshoot_returns_warnings_and_errors() -> None:
@@ -148,8 +148,8 @@ def test_expand_dependencies_lets_insights_name_a_service_outside_the_filter() -
         rec(2 + i, "api", "error", f"cache call failed: connection refused redis:6379 (req {i})")
         for i in range(12)
     ]
-    narrow = analyze(outage, Query(services=["api"]), WINDOW)
-    expanded = analyze(outage, Query(services=["api"], expand_dependencies=True), WINDOW)
+    narrow = analyze_records(outage, Query(services=["api"]), WINDOW)
+    expanded = analyze_records(outage, Query(services=["api"], expand_dependencies=True), WINDOW)
     assert "redis" not in {i.service for i in narrow.insights}
     assert expanded.insights[0].service == "redis"
     assert {e["service"] for e in expanded.logs} == {"api"}

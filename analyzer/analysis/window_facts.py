@@ -1,0 +1,277 @@
+"""What every finding is computed from: the profile's exact counts joined to the evidence lines.
+
+`WindowFacts.build` names each message group with the catalog, decides which groups are failures
+(errors, and warnings the catalog names as errors: redis logs OOM as a warning), finds the
+window's incidents (runs of failures separated by quiet gaps) from the exact failure counts, and
+links each evidence line to its group, so a sampled line can say how many window lines it
+stands for (`weight`). Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from analyzer.analysis.catalog import Catalog, CatalogPattern
+from analyzer.analysis.plan import group_step
+from analyzer.analysis.profile import FAILURE_LEVELS, MessageGroup, WindowProfile
+from analyzer.analysis.root_cause import is_failure
+from analyzer.analysis.template_tokens import masked
+from analyzer.model import NS_PER_SECOND, LogRecord, Severity, TimeRange
+
+EPISODE_GAP_BUCKETS = 3
+EPISODE_MIN_FAILURES = 5
+EPISODE_LEAD_NS = 60 * NS_PER_SECOND  # a cause often logs a warning just before the failures
+
+
+@dataclass(slots=True)
+class NamedGroup:
+    group: MessageGroup
+    pattern: CatalogPattern | None
+    failing: bool
+
+
+@dataclass(slots=True)
+class Incident:
+    """A run of failures: [start_ns, end_ns] is first to last failure, to the bucket's
+    resolution (refined to the line by the onsets the evidence holds)."""
+
+    number: int
+    start_ns: int
+    end_ns: int
+    failures: int  # failure lines in the run, exact
+    by_service: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def lead_in_ns(self) -> int:
+        return self.start_ns - EPISODE_LEAD_NS
+
+    def covers(self, ts_ns: int) -> bool:
+        return self.lead_in_ns <= ts_ns <= self.end_ns
+
+
+def episode_bucket_ns(window: TimeRange) -> int:
+    """The resolution incidents are cut at: the message groups' step (`plan.group_step`)."""
+    return group_step(window)
+
+
+@dataclass
+class WindowFacts:
+    profile: WindowProfile
+    records: list[LogRecord]  # the evidence, time ordered
+    catalog: Catalog
+    groups: list[NamedGroup]
+    incidents: list[Incident]
+    bucket_ns: int
+    _by_key: dict[tuple[str, Severity, str], NamedGroup] = field(default_factory=dict)
+    _keys: dict[int, tuple[str, Severity, str]] = field(default_factory=dict)
+
+    @property
+    def window(self) -> TimeRange:
+        return self.profile.window
+
+    @classmethod
+    def build(cls, profile: WindowProfile, records: list[LogRecord], catalog: Catalog) -> WindowFacts:
+        named = []
+        for group in profile.groups:
+            pattern = catalog.match(group.sample)
+            probe = LogRecord(group.first_ns, group.service, group.level, group.sample)
+            named.append(NamedGroup(group, pattern, is_failure(probe, pattern)))
+        bucket = episode_bucket_ns(profile.window)
+        facts = cls(profile, records, catalog, named, [], bucket)
+        facts._by_key = {(g.group.service, g.group.level, g.group.key): g for g in named}
+        facts.incidents = facts._find_incidents()
+        return facts
+
+    # -- groups and weights -----------------------------------------------------------------
+
+    def group_of(self, record: LogRecord) -> NamedGroup | None:
+        key = self._keys.get(id(record))
+        if key is None:
+            key = self._keys[id(record)] = (record.service, record.level, masked(record.message))
+        return self._by_key.get(key)
+
+    def failing_groups(self) -> list[NamedGroup]:
+        return [g for g in self.groups if g.failing]
+
+    def weights(self, scope: list[LogRecord], start_ns: int, end_ns: int) -> dict[int, float]:
+        """For each line of `scope` (the evidence in [start_ns, end_ns]), the window lines it
+        stands for: its group's count in the span shared by the group's lines in the scope."""
+        members: dict[int, list[LogRecord]] = defaultdict(list)
+        for record in scope:
+            named = self.group_of(record)
+            if named is not None:
+                members[id(named)].append(record)
+        out: dict[int, float] = {}
+        for record in scope:
+            named = self.group_of(record)
+            if named is None:
+                out[id(record)] = 1.0
+                continue
+            count = self.group_count(named.group, start_ns, end_ns)
+            out[id(record)] = max(1.0, count / len(members[id(named)]))
+        return out
+
+    def group_count(self, group: MessageGroup, start_ns: int, end_ns: int) -> int:
+        """Lines of the group in [start_ns, end_ns], exact to the group's bucket."""
+        if start_ns <= group.first_ns and group.last_ns <= end_ns:
+            return group.count
+        step = self.profile.group_step_ns
+        lo = start_ns // step
+        hi = end_ns // step
+        return sum(n for b, n in group.buckets.items() if lo <= b <= hi)
+
+    # -- failures over time -------------------------------------------------------------------
+
+    def failure_buckets(self) -> dict[str, dict[int, int]]:
+        """Failure lines per service in `bucket_ns` buckets (epoch-aligned, like Loki's steps
+        and the message groups' buckets): errors and
+        fatals from the exact counts, plus the warning groups the catalog calls failures."""
+        series = self.profile.failure_series()
+        out: dict[str, dict[int, int]] = defaultdict(dict)
+        for (service, _), row in series.cells.items():
+            target = out[service]
+            for i, n in row.items():
+                b = series.bucket_start(i) // self.bucket_ns
+                target[b] = target.get(b, 0) + n
+        step = self.profile.group_step_ns
+        for named in self.groups:
+            group = named.group
+            if not named.failing or group.level in FAILURE_LEVELS:
+                continue
+            target = out[group.service]
+            for i, n in group.buckets.items():
+                b = i * step // self.bucket_ns
+                target[b] = target.get(b, 0) + n
+        return dict(out)
+
+    def _find_incidents(self) -> list[Incident]:
+        """Runs of buckets whose failures stand above the window's own background (the median
+        bucket plus four spreads, Poisson at least), joined across gaps of fewer than
+        EPISODE_GAP_BUCKETS buckets. A service that fails a little all the time (a malformed
+        upload now and then) is background, not a string of incidents."""
+        per_service = self.failure_buckets()
+        totals: dict[int, int] = defaultdict(int)
+        for row in per_service.values():
+            for b, n in row.items():
+                if n:
+                    totals[b] += n
+        if not totals:
+            return []
+        hot = [b for b in sorted(totals) if totals[b] > self._background_limit(totals)]
+        runs: list[list[int]] = []
+        for b in hot:
+            if runs and b - runs[-1][-1] <= EPISODE_GAP_BUCKETS:
+                runs[-1].append(b)
+            else:
+                runs.append([b])
+        out: list[Incident] = []
+        for run in runs:
+            lo, hi = run[0], run[-1]
+            failures = sum(n for b, n in totals.items() if lo <= b <= hi)
+            if failures < EPISODE_MIN_FAILURES:
+                continue
+            by_service = {
+                s: sum(n for b, n in row.items() if lo <= b <= hi) for s, row in per_service.items()
+            }
+            out.append(
+                Incident(
+                    number=len(out) + 1,
+                    start_ns=max(self.window.start_ns, lo * self.bucket_ns),
+                    end_ns=min(self.window.end_ns, (hi + 1) * self.bucket_ns - 1),
+                    failures=failures,
+                    by_service={s: n for s, n in by_service.items() if n},
+                )
+            )
+        return out
+
+    def _background_limit(self, totals: dict[int, int]) -> float:
+        buckets = self.window.end_ns // self.bucket_ns - self.window.start_ns // self.bucket_ns + 1
+        return _background_limit(list(totals.values()), buckets)
+
+
+    def incident_onsets(self, incident: Incident) -> dict[str, int]:
+        """When each service started failing in the incident. A service that also fails outside
+        incidents (background noise) starts where its own failures rise above its background, at
+        the failure counts' fine step; a quiet one starts at its first failure line."""
+        firsts = self.onsets(incident.lead_in_ns, incident.end_ns)
+        fine, step = self._fine_failures()
+        out: dict[str, int] = {}
+        for service, first_ns in firsts.items():
+            if not self._fails_outside_incidents(service):
+                out[service] = first_ns
+                continue
+            row = fine.get(service, {})
+            limit = _background_limit(list(row.values()), self._fine_buckets(step))
+            hot = sorted(
+                b * step for b, n in row.items()
+                if n > limit and incident.start_ns - step <= b * step <= incident.end_ns
+            )
+            if not hot:
+                continue  # only its usual failures: not part of this incident
+            line = next(
+                (r.timestamp_ns for r in self.records
+                 if r.service == service and hot[0] <= r.timestamp_ns <= incident.end_ns
+                 and r.level >= Severity.ERROR),
+                None,
+            )
+            out[service] = line if line is not None else max(hot[0], first_ns)
+        return out
+
+    def _fine_failures(self) -> tuple[dict[str, dict[int, int]], int]:
+        """Failures per service in epoch-aligned buckets of about 1/1000 of the window (at least
+        the profile's own finest step)."""
+        series = self.profile.failure_series()
+        seconds = max(1, (self.window.end_ns - self.window.start_ns) // NS_PER_SECOND // 1000)
+        step = max(series.step_ns, seconds * NS_PER_SECOND)
+        step -= step % series.step_ns
+        out: dict[str, dict[int, int]] = defaultdict(dict)
+        for (service, _), row in series.cells.items():
+            target = out[service]
+            for i, n in row.items():
+                b = series.bucket_start(i) // step
+                target[b] = target.get(b, 0) + n
+        return dict(out), step
+
+    def _fine_buckets(self, step: int) -> int:
+        return self.window.end_ns // step - self.window.start_ns // step + 1
+
+    def _fails_outside_incidents(self, service: str) -> bool:
+        row = self.failure_buckets().get(service, {})
+        covered = [
+            (i.lead_in_ns // self.bucket_ns, i.end_ns // self.bucket_ns) for i in self.incidents
+        ]
+        return any(n and not any(lo <= b <= hi for lo, hi in covered) for b, n in row.items())
+
+    def onsets(self, start_ns: int, end_ns: int) -> dict[str, int]:
+        """First failure per service in the span: the evidence's onset lines (exact), else the
+        first failing group's first time when it falls in the span."""
+        out: dict[str, int] = {}
+        for record in self.records:
+            if start_ns <= record.timestamp_ns <= end_ns:
+                named = self.group_of(record)
+                failing = named.failing if named else record.level >= Severity.ERROR
+                if failing and record.service not in out:
+                    out[record.service] = record.timestamp_ns
+        for named in self.groups:
+            group = named.group
+            if (
+                named.failing
+                and start_ns <= group.first_ns <= end_ns
+                and group.first_ns < out.get(group.service, end_ns + 1)
+            ):
+                out[group.service] = group.first_ns
+        return out
+
+
+def _background_limit(nonzero: list[int], buckets: int) -> float:
+    """The median bucket plus four spreads (MAD, or Poisson's square root at least), over
+    `buckets` buckets of which the ones not in `nonzero` are empty."""
+    counts = sorted(nonzero)
+    counts = [0] * max(0, buckets - len(counts)) + counts
+    median = statistics.median(counts) if counts else 0.0
+    mad = statistics.median(abs(c - median) for c in counts) if counts else 0.0
+    spread = max(1.4826 * mad, math.sqrt(median + 1))
+    return median + 4 * spread
