@@ -37,6 +37,7 @@ class Settings:
     loki_timeout: float = 30.0
     loki_retries: int = 3
     loki_page_size: int = 5000
+    loki_selector: str = '{service=~".+"}'  # the streams analyses read, e.g. {env="prod"}
     webhook_secret: str | None = None
     webhook_auth: str | None = None  # "Bearer x" or "user:password"
     webhook_timestamp_header: str | None = None
@@ -81,6 +82,7 @@ _ENV = {
     "AI_LOGS_PRICES_FILE": "prices_file",
     "AI_LOGS_DEFAULT_TENANT": "default_tenant",
     "AI_LOGS_FILE_CLOCK": "file_clock",
+    "AI_LOGS_LOKI_SELECTOR": "loki_selector",
 }
 
 

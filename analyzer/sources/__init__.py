@@ -18,6 +18,7 @@ def open_source(settings: Settings) -> LogSource:
             retries=settings.loki_retries,
             page_size=settings.loki_page_size,
             default_tenant=settings.default_tenant,
+            selector=settings.loki_selector,
         )
     from analyzer.sources.files import FileSource
 

@@ -19,6 +19,8 @@ from urllib.parse import quote as url_quote
 import httpx
 import yaml
 
+from analyzer.analysis.evidence import EvidenceSample
+from analyzer.analysis.plan import ReadPlan
 from analyzer.errors import (
     AnalyzerError,
     BadQuery,
@@ -31,7 +33,7 @@ from analyzer.instrument.httpx_hooks import client_hooks
 from analyzer.model import LogRecord, Query
 from analyzer.model import now_ns as wall_clock_ns
 from analyzer.sources import logql
-from analyzer.sources.base import FetchResult, sort_records
+from analyzer.sources.base import FetchResult, WindowRead, sort_records
 from analyzer.sources.records import parse_structured_line, record_from_mapping
 
 API = "/loki/api/v1"
@@ -91,6 +93,7 @@ class LokiSource:
         transport: httpx.BaseTransport | None = None,
         backoff: float = 0.25,
         max_entries: int = 50_000,
+        selector: str = logql.ANY_SERVICE,
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
@@ -99,6 +102,7 @@ class LokiSource:
         self.default_tenant = default_tenant
         self.backoff = backoff
         self.max_entries = max_entries
+        self.selector = selector  # the streams a window read counts (e.g. `{env="prod"}`)
         self._client = httpx.Client(
             base_url=self.url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
@@ -341,6 +345,28 @@ class LokiSource:
             queries=[text],
             stats=page.stats,
         )
+
+    def read_window(self, query: Query, *, tenant: str | None = None) -> WindowRead:
+        """The window's profile from metric queries and its evidence from narrow log reads
+        (`loki_window`)."""
+        from analyzer.sources.loki_window import LokiWindowReader
+
+        plan = ReadPlan.for_query(query, query.window(now=self.now_ns()))
+        return LokiWindowReader(self, plan, tenant=tenant, base_selector=self.selector).read()
+
+    def read_around(
+        self,
+        plan: ReadPlan,
+        anchors: list[tuple[int, int]],
+        *,
+        ids: dict[str, set[str]] | None = None,
+        limit: int = 5000,
+        tenant: str | None = None,
+    ) -> EvidenceSample:
+        from analyzer.sources.loki_window import LokiWindowReader
+
+        reader = LokiWindowReader(self, plan, tenant=tenant, base_selector=self.selector)
+        return reader.read_around(anchors, ids, limit)
 
     # --- metadata ----------------------------------------------------------------------------
 

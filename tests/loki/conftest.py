@@ -10,9 +10,10 @@ start/end/limit/direction each request sends (for paging): the data stays record
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -193,10 +194,7 @@ class _QuietServer(ThreadingHTTPServer):
         pass  # a client that gave up (timeout tests) is expected
 
 
-@pytest.fixture
-def recorded_loki() -> Iterator[RecordedLoki]:
-    exchanges = [json.loads(p.read_text()) for p in sorted(Path(LOKI_FIXTURES).glob("*.json"))]
-    loki = RecordedLoki(exchanges)
+def _serve(loki: RecordedLoki) -> Iterator[RecordedLoki]:
     server = _QuietServer(("127.0.0.1", 0), _handler(loki))
     loki.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
@@ -204,3 +202,104 @@ def recorded_loki() -> Iterator[RecordedLoki]:
     yield loki
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def recorded_loki() -> Iterator[RecordedLoki]:
+    exchanges = [json.loads(p.read_text()) for p in sorted(Path(LOKI_FIXTURES).glob("*.json"))]
+    yield from _serve(RecordedLoki(exchanges))
+
+
+# --- the production-sized window (tests/fixtures/loki_scale) -------------------------------------
+
+SCALE_FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "loki_scale"
+_SERVICE_MATCHER = re.compile(r',?\s*service(=~?)"((?:[^"\\]|\\.)*)"')
+
+
+def _split_service(query: str) -> tuple[str, Callable[[str], bool]]:
+    """A log query with a service matcher added to a recorded selector: the recorded query and
+    a test for the service label."""
+    head, brace, tail = query.partition("}")
+    match = _SERVICE_MATCHER.search(head)
+    if match is None:
+        return query, lambda _: True
+    base = (head[: match.start()] + head[match.end() :]).replace("{, ", "{") + brace + tail
+    op, value = match.group(1), match.group(2).replace("\\\\", "\\")
+    if op == "=":
+        return base, lambda service: service == value
+    pattern = re.compile(value)
+    return base, lambda service: pattern.fullmatch(service) is not None
+
+
+class ReplayLoki(RecordedLoki):
+    """Recorded answers, plus log queries answered from recorded lines when the recording
+    proves the answer: the request's range lies inside a recorded read of the same query (a
+    service matcher may narrow it), and the recorded read holds every line the answer needs
+    (it was not cut by its limit before the answer ends). Anything else is 404, as for a
+    request never recorded: the data stays recorded data."""
+
+    def answer(self, seen: SeenRequest) -> Answer:
+        if self._match(seen) is None and seen.path == "/loki/api/v1/query_range":
+            sub = self._sub_answer(seen)
+            if sub is not None:
+                return sub
+        return super().answer(seen)
+
+    def _sub_answer(self, seen: SeenRequest) -> Answer | None:
+        params = seen.params
+        if "step" in params or "query" not in params:
+            return None
+        base, keeps = _split_service(params["query"])
+        direction = params.get("direction", "backward")
+        limit = int(params.get("limit", "100"))
+        start, end = int(params["start"]), int(params["end"])
+        for exchange in self.exchanges:
+            request = exchange["request"]
+            recorded = request["params"]
+            if request["path"] != seen.path or "step" in recorded or exchange["status"] != 200:
+                continue
+            if recorded.get("query") != base or recorded.get("direction", "backward") != direction:
+                continue
+            low, high = int(recorded["start"]), int(recorded["end"])
+            if start < low or end > high:
+                continue
+            streams = exchange["body"]["data"]["result"]
+            values = [
+                (int(v[0]), i, v) for i, s in enumerate(streams) for v in s["values"]
+            ]
+            complete = len(values) < int(recorded.get("limit", "100"))
+            forward = direction == "forward"
+            stamps = [t for t, _, _ in values]
+            frontier = (max(stamps) if forward else min(stamps)) if stamps else (high if forward else low)
+            wanted = [
+                item for item in values
+                if start <= item[0] < end and keeps(streams[item[1]]["stream"].get("service", ""))
+            ]
+            wanted.sort(key=lambda item: item[0], reverse=not forward)
+            inside = [t for t, _, _ in wanted if (t <= frontier if forward else t >= frontier)]
+            reaches = end <= frontier if forward else start >= frontier
+            if not (complete or reaches or len(inside) >= limit):
+                continue
+            chosen = wanted[:limit]
+            result = []
+            for index, stream in enumerate(streams):
+                mine = [v for _, i, v in chosen if i == index]
+                if mine:
+                    result.append({"stream": stream["stream"], "values": mine})
+            body = json.loads(json.dumps(exchange["body"]))
+            body["data"]["result"] = result
+            return Answer(200, exchange["content_type"], json.dumps(body).encode())
+        return None
+
+
+@pytest.fixture
+def scale_loki() -> Iterator[ReplayLoki]:
+    """The recorded 1M-line window, served like `recorded_loki`."""
+    exchanges = [json.loads(p.read_text()) for p in sorted(SCALE_FIXTURES.glob("*.json"))
+                 if p.name != "truth.json"]
+    yield from _serve(ReplayLoki(exchanges))
+
+
+@pytest.fixture(scope="session")
+def scale_truth() -> dict[str, Any]:
+    return json.loads((SCALE_FIXTURES / "truth.json").read_text())

@@ -1,0 +1,469 @@
+"""A window's profile and evidence from Loki: metric queries for the numbers, a few narrow log
+queries for the words.
+
+Loki's query frontend splits and shards metric queries across its queriers, so the numbers
+scale with Loki instead of against it. One read sends, concurrently where independent:
+
+1. `index/stats` for the window's size (and the level label the streams carry);
+2. an instant count by service and level over the whole window, at its end (exact totals);
+3. the same counts at a coarse step (about 180 points: charts, bursts);
+4. error counts per service at a fine step (about 1,000 points: incidents and their order);
+5. the first and the newest error lines of the window (`direction=forward`/`backward`);
+then, once incidents are known, a forward read of the first error lines of each incident and of
+each service whose first error the first read did not show; and exact counts for the most
+frequent messages of the evidence (a line filter each). About 10-20 requests, whatever the
+window's size. Limits are handled, not passed on: too many series splits by service, too many
+points coarsens the step, a timeout on the totals splits the window in halves and adds them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from analyzer.analysis import evidence as why
+from analyzer.analysis.evidence import EvidenceBuilder, EvidenceSample
+from analyzer.analysis.plan import ReadPlan
+from analyzer.analysis.profile import MessageGroup, TimeCounts, WindowProfile
+from analyzer.analysis.tallies import tally_for
+from analyzer.analysis.template_tokens import masked
+from analyzer.errors import AnalyzerError, BadQuery, QueryTimeout
+from analyzer.model import NS_PER_SECOND, LogRecord, Query, Severity, TimeRange
+from analyzer.sources import window_logql as wq
+from analyzer.sources.base import WindowRead
+
+if TYPE_CHECKING:
+    from analyzer.sources.loki import LokiSource
+
+log = logging.getLogger(__name__)
+
+COARSE_POINTS = 180
+FINE_POINTS = 1080
+EDGE_LINES = 50  # first and newest error lines of the window
+ONSET_LINES = 50  # first error lines of an incident
+MAX_INCIDENT_READS = 5
+MAX_SERVICE_READS = 12
+COUNTED_TEMPLATES = 8
+MAX_WORKERS = 6
+MAX_POINTS = 11_000  # Loki's max points per series
+
+
+@dataclass
+class _Sent:
+    """What the read sent: for metadata, and the notes on what is not exact."""
+
+    queries: list[str] = field(default_factory=list)
+    requests: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class LokiWindowReader:
+    def __init__(
+        self,
+        loki: LokiSource,
+        plan: ReadPlan,
+        *,
+        tenant: str | None,
+        base_selector: str,
+    ) -> None:
+        self.loki = loki
+        self.plan = plan
+        self.tenant = tenant
+        self.window = plan.window
+        self.selector = wq.with_services(base_selector, plan.services)
+        self.sent = _Sent()
+        self.level_label = "detected_level"
+        self.pool = ThreadPoolExecutor(max_workers=MAX_WORKERS)
+
+    # -- requests -------------------------------------------------------------------------------
+
+    def _range(self, query: str, step: int, start_ns: int | None = None, end_ns: int | None = None) -> dict[str, Any]:
+        start = self.window.start_ns if start_ns is None else start_ns
+        end = self.window.end_ns if end_ns is None else end_ns
+        while True:
+            self.sent.queries.append(query)
+            self.sent.requests += 1
+            try:
+                return self.loki.query_range(query, start, end, step=step, tenant=self.tenant)
+            except BadQuery as exc:
+                if "maximum resolution" in str(exc) or "too many points" in str(exc):
+                    step *= 2  # Loki caps points per series: a coarser step fits
+                    self.sent.notes.append(f"step widened to {step}s: {exc}")
+                    continue
+                raise
+
+    def _instant(self, query: str, time_ns: int) -> dict[str, Any]:
+        self.sent.queries.append(query)
+        self.sent.requests += 1
+        return self.loki.query(query, time_ns, tenant=self.tenant)
+
+    def _lines(self, query: str, start_ns: int, end_ns: int, limit: int, direction: str) -> list[LogRecord]:
+        """One page of lines (`limit` is at most Loki's page size): the first or newest lines
+        of a span, which is all evidence needs."""
+        from analyzer.sources.loki import entries_to_records, streams_entries
+
+        self.sent.queries.append(query)
+        self.sent.requests += 1
+        data = self.loki.query_range(
+            query, start_ns, end_ns, limit=min(limit, self.loki.page_size), direction=direction,
+            tenant=self.tenant,
+        )
+        entries, _ = streams_entries(data)
+        entries.sort(key=lambda e: e.timestamp_ns, reverse=direction == "backward")
+        records, _ = entries_to_records(entries[:limit])
+        return records
+
+    # -- the read -------------------------------------------------------------------------------
+
+    def read(self) -> WindowRead:
+        try:
+            return self._read()
+        finally:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _read(self) -> WindowRead:
+        window = self.window
+        seconds = wq.seconds_of(window.end_ns - window.start_ns)
+        coarse = wq.nice_step(seconds / COARSE_POINTS)
+        fine = wq.nice_step(seconds / FINE_POINTS)
+        levels = self.pool.submit(self._level_label)
+        stats = self.pool.submit(self._stats)
+        first = self.pool.submit(
+            self._lines, wq.failure_lines(self.selector), window.start_ns, window.end_ns, EDGE_LINES, "forward"
+        )
+        newest = self.pool.submit(
+            self._lines, wq.failure_lines(self.selector), window.start_ns, window.end_ns, EDGE_LINES, "backward"
+        )
+        fine_counts = self.pool.submit(self._failure_counts, fine)
+        self.level_label = levels.result()
+        by = ["service", self.level_label]
+        totals_f = self.pool.submit(self._totals, by, seconds)
+        coarse_f = self.pool.submit(self._series, by, coarse)
+        totals = totals_f.result()
+        counts = coarse_f.result()
+        failures = fine_counts.result()
+        first_lines, newest_lines = first.result(), newest.result()
+        size = stats.result()
+
+        profile = WindowProfile(
+            window=window,
+            counts=counts,
+            totals=totals,
+            failure_counts=failures,
+            group_step_ns=self.plan.group_step_ns,
+            source=f"loki: metric queries ({coarse}s and {fine}s steps) and narrow log queries",
+            exact=True,
+        )
+        for (service, level), row in counts.cells.items():
+            if row:
+                profile.first_ns[(service, level)] = counts.bucket_start(min(row))
+                profile.last_ns[(service, level)] = counts.bucket_start(max(row) + 1) - 1
+        builder = EvidenceBuilder()
+        builder.extend(first_lines, why.ONSET)
+        builder.extend(newest_lines, why.RECENT)
+        onsets = self._onsets(profile, first_lines + newest_lines)
+        for record in onsets:
+            builder.add(record, why.ONSET)
+        evidence = builder.build({"edge_lines": EDGE_LINES, "onset_lines": ONSET_LINES})
+        self._exact_first_errors(profile, evidence.records)
+        self._groups(profile, evidence.records)
+        tally = tally_for(self.plan.mode, self.plan.match_lines)
+        if tally is not None:
+            self._tally(profile, tally, builder)
+            evidence = builder.build(evidence.limits)
+        profile.lines_read = len(evidence.records)
+        profile.requests = self.sent.requests
+        profile.notes.extend(self.sent.notes)
+        if size:
+            profile.extras["index_stats"] = size
+        return WindowRead(
+            plan=self.plan,
+            profile=profile,
+            evidence=evidence,
+            queries=list(dict.fromkeys(self.sent.queries)),
+            stats={"requests": self.sent.requests, **({"index_stats": size} if size else {})},
+        )
+
+    # -- numbers --------------------------------------------------------------------------------
+
+    def _level_label(self) -> str:
+        """`level` when the window's streams carry it as a label (exact, what the pipeline
+        declared), else Loki's own `detected_level`."""
+        try:
+            self.sent.requests += 1
+            values = self.loki.label_values(
+                "level", tenant=self.tenant, start_ns=self.window.start_ns, end_ns=self.window.end_ns
+            )
+        except AnalyzerError:
+            return "detected_level"
+        return "level" if values else "detected_level"
+
+    def _stats(self) -> dict[str, Any]:
+        try:
+            self.sent.requests += 1
+            return dict(
+                self.loki.index_stats(
+                    self.selector, start_ns=self.window.start_ns, end_ns=self.window.end_ns,
+                    tenant=self.tenant,
+                )
+                or {}
+            )
+        except AnalyzerError as exc:
+            self.sent.notes.append(f"index stats unavailable: {exc}")
+            return {}
+
+    def _totals(self, by: list[str], seconds: int) -> dict[tuple[str, Severity], int]:
+        """Exact counts: an instant query whose range is the window, at its end. A timeout splits
+        the window in halves (recursively, a few times) and adds them up."""
+        return self._totals_over(by, self.window.start_ns, self.window.end_ns, depth=0)
+
+    def _totals_over(
+        self, by: list[str], start_ns: int, end_ns: int, *, depth: int
+    ) -> dict[tuple[str, Severity], int]:
+        seconds = wq.seconds_of(end_ns - start_ns)
+        query = wq.counts(self.selector, by, seconds)
+        try:
+            data = self._instant(query, end_ns)
+        except QueryTimeout:
+            if depth >= 3:
+                raise
+            middle = start_ns + (end_ns - start_ns) // 2
+            left = self.pool.submit(self._totals_over, by, start_ns, middle, depth=depth + 1)
+            right = self._totals_over(by, middle, end_ns, depth=depth + 1)
+            out = dict(left.result())
+            for key, n in right.items():
+                out[key] = out.get(key, 0) + n
+            self.sent.notes.append("totals counted in parts: Loki timed out on the whole window")
+            return out
+        except BadQuery as exc:
+            if "maximum of series" not in str(exc):
+                raise
+            return self._per_service(lambda sel: wq.counts(sel, by, seconds), end_ns)
+        out: dict[tuple[str, Severity], int] = {}
+        for metric, _, value in _samples(data):
+            key = (metric.get("service") or metric.get("service_name") or "unknown",
+                   Severity.parse(metric.get(by[1]) or "info", default=Severity.INFO))
+            out[key] = out.get(key, 0) + int(value)
+        return out
+
+    def _per_service(self, build: Callable[[str], str], end_ns: int) -> dict[tuple[str, Severity], int]:
+        services = self.plan.services or frozenset(self.loki.services(tenant=self.tenant))
+        self.sent.notes.append("counted one service at a time: too many series for one query")
+        futures = [
+            self.pool.submit(self._instant, build(wq.with_services(self.selector, [s])), end_ns)
+            for s in sorted(services)
+        ]
+        out: dict[tuple[str, Severity], int] = {}
+        for future in futures:
+            for metric, _, value in _samples(future.result()):
+                key = (metric.get("service", "unknown"),
+                       Severity.parse(metric.get(self.level_label) or "info", default=Severity.INFO))
+                out[key] = out.get(key, 0) + int(value)
+        return out
+
+    def _series(self, by: list[str], step: int) -> TimeCounts:
+        data = self._range(wq.counts(self.selector, by, step), step)
+        out = TimeCounts(step * NS_PER_SECOND, 0)
+        for metric, ts, value in _samples(data):
+            service = metric.get("service") or metric.get("service_name") or "unknown"
+            level = Severity.parse(metric.get(by[1]) or "info", default=Severity.INFO)
+            # the point at t counts (t - step, t]: its bucket starts at t - step
+            out.add(service, level, int(ts * NS_PER_SECOND) - step * NS_PER_SECOND, int(value))
+        return out
+
+    def _failure_counts(self, step: int) -> TimeCounts:
+        data = self._range(wq.counts(self.selector, ["service"], step, wq.level_filter(wq.FAILURE_LEVELS)), step)
+        out = TimeCounts(step * NS_PER_SECOND, 0)
+        for metric, ts, value in _samples(data):
+            out.add(metric.get("service", "unknown"), Severity.ERROR,
+                    int(ts * NS_PER_SECOND) - step * NS_PER_SECOND, int(value))
+        return out
+
+    # -- words ----------------------------------------------------------------------------------
+
+    def _onsets(self, profile: WindowProfile, seen: list[LogRecord]) -> list[LogRecord]:
+        """First error lines of each incident the edge reads did not cover, and of each service
+        whose first error they did not show: narrow forward reads from the failure counts."""
+        from analyzer.analysis.catalog import default_catalog
+        from analyzer.analysis.window_facts import WindowFacts
+
+        facts = WindowFacts.build(profile, [], default_catalog())
+        covered_until = max((r.timestamp_ns for r in seen if r.level >= Severity.ERROR), default=0)
+        first_seen = {r.service for r in seen if r.level >= Severity.ERROR}
+        jobs = []
+        for incident in sorted(facts.incidents, key=lambda i: -i.failures)[:MAX_INCIDENT_READS]:
+            start = max(self.window.start_ns, incident.lead_in_ns)
+            if start > covered_until or covered_until == 0:
+                jobs.append(self.pool.submit(
+                    self._lines, wq.failure_lines(self.selector), start, incident.end_ns,
+                    ONSET_LINES, "forward"))
+        failures = profile.failure_series()
+        for (service, _), row in sorted(failures.cells.items()):
+            if service in first_seen or not row or len(jobs) >= MAX_SERVICE_READS + MAX_INCIDENT_READS:
+                continue
+            start = max(self.window.start_ns, failures.bucket_start(min(row)))
+            jobs.append(self.pool.submit(
+                self._lines, wq.failure_lines(wq.with_services(self.selector, [service])),
+                start, self.window.end_ns, self.plan.onset_lines, "forward"))
+        out: list[LogRecord] = []
+        for job in jobs:
+            try:
+                out.extend(job.result())
+            except AnalyzerError as exc:
+                self.sent.notes.append(f"an onset read failed: {exc.message}")
+        return out
+
+    def _exact_first_errors(self, profile: WindowProfile, records: list[LogRecord]) -> None:
+        """A service's earliest error line is its first error, to the nanosecond, when it lies in
+        the service's first failing bucket (the reads that found it ran forward from before
+        it); otherwise the first error is known to that bucket only, and the notes say so."""
+        failures = profile.failure_series()
+        earliest: dict[str, LogRecord] = {}
+        for record in records:
+            if record.level >= Severity.ERROR:
+                found = earliest.get(record.service)
+                if found is None or record.timestamp_ns < found.timestamp_ns:
+                    earliest[record.service] = record
+        approximate = []
+        for (service, _), row in failures.cells.items():
+            if not row:
+                continue
+            first_bucket = failures.bucket_start(min(row))
+            record = earliest.get(service)
+            if record is not None and first_bucket <= record.timestamp_ns < first_bucket + failures.step_ns:
+                profile.first_ns[(service, record.level)] = record.timestamp_ns
+            else:
+                profile.first_ns[(service, Severity.ERROR)] = first_bucket
+                approximate.append(service)
+        if approximate:
+            profile.notes.append(
+                "first error known to the step of the failure counts for: " + ", ".join(sorted(approximate))
+            )
+
+    def _groups(self, profile: WindowProfile, records: list[LogRecord]) -> None:
+        """Message groups from the evidence lines; counts from the exact totals, shared by the
+        groups' share of the sample, then counted exactly for the most frequent ones."""
+        members: dict[tuple[str, Severity, str], list[LogRecord]] = defaultdict(list)
+        for record in records:
+            if record.level >= Severity.WARN:
+                members[(record.service, record.level, masked(record.message))].append(record)
+        per_key: dict[tuple[str, Severity], int] = defaultdict(int)
+        for (service, level, _), found in members.items():
+            per_key[(service, level)] += len(found)
+        groups: list[MessageGroup] = []
+        for (service, level, key), found in members.items():
+            total = profile.totals.get((service, level), len(found))
+            estimate = max(len(found), round(total * len(found) / per_key[(service, level)]))
+            found.sort(key=lambda r: r.timestamp_ns)
+            groups.append(MessageGroup(
+                service=service, level=level, key=key, count=estimate,
+                first_ns=found[0].timestamp_ns, last_ns=found[-1].timestamp_ns,
+                examples=found[:3] + ([found[-1]] if len(found) > 3 else []), exact=False,
+            ))
+        self._count_groups(profile, groups)
+        self._spread(profile, groups)
+        groups.sort(key=lambda g: (g.first_ns, g.service, g.key))
+        profile.groups = groups
+        profile.groups_complete = False
+        profile.notes.append(
+            "message groups come from a sample of lines; the most frequent are counted exactly"
+        )
+
+    def _count_groups(self, profile: WindowProfile, groups: list[MessageGroup]) -> None:
+        from analyzer.analysis.rule_export import template_regex
+
+        ranked = sorted(groups, key=lambda g: -g.count)[:COUNTED_TEMPLATES]
+        seconds = wq.seconds_of(self.window.end_ns - self.window.start_ns)
+        jobs = []
+        for group in ranked:
+            try:
+                regex = template_regex(group.key)
+                query = wq.counts(
+                    wq.with_services(self.selector, [group.service]), ["service", self.level_label],
+                    seconds, wq.template_filter(regex),
+                )
+            except AnalyzerError:
+                continue
+            jobs.append((group, self.pool.submit(self._instant, query, self.window.end_ns)))
+        for group, job in jobs:
+            try:
+                data = job.result()
+            except AnalyzerError as exc:
+                self.sent.notes.append(f"a message count failed: {exc.message}")
+                continue
+            count = 0
+            for metric, _, value in _samples(data):
+                level = Severity.parse(metric.get(self.level_label) or "info", default=Severity.INFO)
+                if level == group.level:
+                    count += int(value)
+            if count:
+                group.count, group.exact = count, True
+
+    def _spread(self, profile: WindowProfile, groups: list[MessageGroup]) -> None:
+        """Each group's lines over time, shared out like its service's failures (an estimate
+        for bursts and incidents; counts stay as they are)."""
+        failures = profile.failure_series()
+        step = profile.group_step_ns
+        for group in groups:
+            row = failures.cells.get((group.service, Severity.ERROR)) or {}
+            total = sum(row.values())
+            if not total or group.level < Severity.ERROR:
+                group.buckets = {group.first_ns // step: group.count}
+                continue
+            buckets: dict[int, int] = defaultdict(int)
+            for i, n in row.items():
+                buckets[failures.bucket_start(i) // step] += n
+            group.buckets = {b: max(1, round(group.count * n / total)) for b, n in buckets.items()}
+
+    def _tally(self, profile: WindowProfile, tally: Any, builder: EvidenceBuilder) -> None:
+        """Performance, audit and conversation figures from the newest lines the mode selects."""
+        from analyzer.sources import logql
+
+        query = Query(mode=self.plan.mode, services=sorted(self.plan.services))
+        text = logql.log_query(query)
+        lines = self._lines(text, self.window.start_ns, self.window.end_ns, 5000, "backward")
+        for record in lines:
+            if tally.selects(record):
+                tally.add(record)
+                builder.add(record, why.MATCH)
+        profile.extras["tally"] = tally
+        profile.notes.append(
+            f"{self.plan.mode.value} figures come from the newest {len(lines)} lines of the window"
+        )
+
+    def read_around(
+        self, anchors: list[tuple[int, int]], ids: dict[str, set[str]] | None, limit: int
+    ) -> EvidenceSample:
+        builder = EvidenceBuilder()
+        wanted = {name: values for name, values in (ids or {}).items() if values}
+        query = self.selector
+        for name, values in wanted.items():
+            query = f"{query} {wq.ids_filter(name, values)}"
+        reason = why.REQUEST if wanted else why.CONTEXT
+        jobs = [
+            self.pool.submit(self._lines, query, start, end, min(limit, 1000), "forward")
+            for start, end in anchors[:10]
+        ]
+        try:
+            for job in jobs:
+                try:
+                    builder.extend(job.result(), reason)
+                except AnalyzerError as exc:
+                    log.warning("context read failed: %s", exc)
+        finally:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        return builder.build()
+
+
+def _samples(data: dict[str, Any]):  # type: ignore[no-untyped-def]
+    from analyzer.sources.loki import iter_samples
+
+    return iter_samples(data)
+
+
+def window_of(plan: ReadPlan) -> TimeRange:
+    return plan.window

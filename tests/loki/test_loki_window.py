@@ -1,0 +1,72 @@
+"""A window read over Loki: numbers from metric queries, words from a few narrow log reads.
+
+Served by the recorded answers of a real Loki 3.5 over a 1,036,196-line window
+(tests/fixtures/loki_scale, with its exact truth); log reads are answered from recorded lines
+only where the recording proves the answer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from analyzer.analysis.pipeline import analyze
+from analyzer.model import Query, Severity
+from analyzer.sources.loki import LokiSource
+from tests.loki.conftest import ReplayLoki
+
+START_NS = 1796141142000000000
+END_NS = 1796151942000000000
+
+
+@pytest.fixture
+def source(scale_loki: ReplayLoki) -> LokiSource:
+    return LokiSource(scale_loki.url, retries=0, selector='{env="prod"}')
+
+
+def window_query(**extra: Any) -> Query:
+    return Query(start=str(START_NS), end=str(END_NS), **extra)
+
+
+def test_totals_are_the_windows_exact_counts(source: LokiSource, scale_truth: dict[str, Any]) -> None:
+    read = source.read_window(window_query())
+    counted = {f"{s}/{level.label}": n for (s, level), n in read.profile.totals.items()}
+    assert counted == scale_truth["count_by_service_level"]
+    assert read.profile.count([Severity.ERROR, Severity.FATAL]) == scale_truth["total_errors"]
+
+
+def test_the_analysis_names_the_cache_as_root_cause(source: LokiSource, scale_truth: dict[str, Any]) -> None:
+    read = source.read_window(window_query())
+    analysis = analyze(read, window_query())
+    assert analysis.insights[0].kind == "root_cause"
+    assert analysis.insights[0].service == scale_truth["root_service"]
+    assert analysis.summary["error_count"] == scale_truth["total_errors"]
+    assert analysis.summary["total_records"] == scale_truth["total_lines"]
+
+
+def test_first_errors_are_exact_where_a_forward_read_shows_them(
+    source: LokiSource, scale_truth: dict[str, Any]
+) -> None:
+    analysis = analyze(source.read_window(window_query()), window_query())
+    firsts = {a["service"]: a["first_error"] for a in analysis.summary["affected_services"]}
+    for service in ("worker", "redis", "api", "browser"):
+        assert firsts[service] == scale_truth["first_error"][service]
+
+
+def test_a_first_error_no_recorded_read_shows_is_known_to_its_step_and_said(
+    source: LokiSource, scale_truth: dict[str, Any]
+) -> None:
+    read = source.read_window(window_query())
+    analysis = analyze(read, window_query())
+    firsts = {a["service"]: a["first_error"] for a in analysis.summary["affected_services"]}
+    assert firsts["anythingllm"] <= scale_truth["first_error"]["anythingllm"]
+    assert any("anythingllm" in note for note in read.profile.notes)
+
+
+def test_one_read_sends_a_bounded_number_of_requests(source: LokiSource, scale_loki: ReplayLoki) -> None:
+    read = source.read_window(window_query())
+    assert read.profile.requests == len(scale_loki.requests)
+    assert len(scale_loki.requests) <= 25
+    metric = [r for r in scale_loki.requests if "step" in r.params or r.path.endswith("/query")]
+    assert all("count_over_time" in r.params["query"] for r in metric)
