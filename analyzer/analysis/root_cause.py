@@ -9,7 +9,8 @@ Every failure line casts one vote for the service it accuses:
 3. an upstream-blamed pattern (timeouts, refused, 5xx) accuses a service this one called in
    the same request that also failed;
 4. a line that accuses nobody by itself inherits what the same service said elsewhere in the
-   same request ("chat request failed with status 503" after "connection refused redis:6379");
+   same request ("chat request failed with status 503" after "connection refused redis:6379"),
+   before rule 3: what a service said beats what the call structure suggests;
 5. otherwise the line accuses its own service.
 
 Votes then flow transitively (the browser blames the api, the api blames redis, so the
@@ -142,34 +143,37 @@ def accuse(
         if f.record.correlation_id:
             failing_in_request[f.record.correlation_id].add(f.record.service)
 
-    pending: list[Failure] = []
+    # first what lines say themselves (who they blame, whom they name), then what their
+    # service said elsewhere in the same request, and only then the call structure
+    structural: list[Failure] = []
     said: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)  # (request, service) -> accused
+    lookup = {s.lower(): s for s in services}
     for f in failures:
         r = f.record
         blame = f.pattern.blame if f.pattern else None
         named = []
         if refs is not None:
-            named = [m.group(1) for m in refs.finditer(r.message)]
-            lookup = {s.lower(): s for s in services}
-            named = [lookup[n.lower()] for n in named if lookup[n.lower()] != r.service]
+            named = [lookup[m.group(1).lower()] for m in refs.finditer(r.message)]
+            named = [n for n in named if n != r.service]
         if blame == "caller" and (caller := requests.caller_of(r)):
             f.accused, f.reason = caller, "caller_blamed"
         elif named:
             f.accused, f.reason = named[0], "named"
+        else:
+            structural.append(f)
+            continue
+        if r.correlation_id:
+            said[(r.correlation_id, r.service)][f.accused] += f.weight
+    for f in structural:
+        r = f.record
+        blame = f.pattern.blame if f.pattern else None
+        inherited = said.get((r.correlation_id or "", r.service))
+        if inherited:
+            f.accused, f.reason = inherited.most_common(1)[0][0], "same_request"
         elif blame in ("upstream", None) and (
             failing := sorted(requests.callees_of(r) & failing_in_request.get(r.correlation_id or "", set()))
         ):
             f.accused, f.reason = failing[0], "failing_callee"
-        else:
-            pending.append(f)
-            continue
-        if r.correlation_id:
-            said[(r.correlation_id, r.service)][f.accused] += f.weight
-    for f in pending:
-        r = f.record
-        inherited = said.get((r.correlation_id or "", r.service))
-        if inherited:
-            f.accused, f.reason = inherited.most_common(1)[0][0], "same_request"
         else:
             f.accused, f.reason = r.service, "self"
     return failures

@@ -241,6 +241,8 @@ class WindowReader:
             return found
 
         groups = []
+        exact_first: dict[tuple[str, Severity], int] = {}
+        exact_last: dict[tuple[str, Severity], int] = {}
         for (service, level, key), g in self.groups.items():
             examples = [record(h) for h in g.examples]
             tail = record(g.last)
@@ -259,8 +261,10 @@ class WindowReader:
                 )
             )
             # warnings and errors have exact first and last times (counts keep only seconds)
-            first[(service, level)] = min(first.get((service, level), g.first_ns), g.first_ns)
-            last[(service, level)] = max(last.get((service, level), g.last_ns), g.last_ns)
+            exact_first[(service, level)] = min(exact_first.get((service, level), g.first_ns), g.first_ns)
+            exact_last[(service, level)] = max(exact_last.get((service, level), g.last_ns), g.last_ns)
+        first.update(exact_first)
+        last.update(exact_last)
         groups.sort(key=lambda g: (g.first_ns, g.service, g.key))
         profile_notes = list(notes or [])
         if self.groups_overflowed:
