@@ -39,6 +39,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     gen.add_argument("--json", action="store_true", help="print the ground truth summary as JSON")
     gen.set_defaults(handler=run_generate)
+    window = demo_sub.add_parser(
+        "window",
+        help="write a production-sized window (millions of lines) with outages and exact truth",
+        description="One JSON-lines file per service (redis in its own format) at RATE lines a "
+        "second for HOURS: outages where the failing service logs a few lines first and its "
+        "callers most errors later, background noise, and ground_truth.json with exact counts.",
+    )
+    window.add_argument("out", metavar="OUT", help="directory to write (created if missing)")
+    window.add_argument("--hours", type=float, default=3.0, help="default 3")
+    window.add_argument("--rate", type=float, default=100.0, help="lines per second (default 100)")
+    window.add_argument("--outages", type=int, default=None, help="default one per 3 hours")
+    window.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"default {DEFAULT_SEED}")
+    window.add_argument("--json", action="store_true", help="print the ground truth as JSON")
+    window.set_defaults(handler=run_window)
     kinds = demo_sub.add_parser("kinds", help="list the incident kinds")
     kinds.set_defaults(handler=run_kinds)
 
@@ -89,6 +103,33 @@ def run_generate(args: argparse.Namespace) -> int:
         window = f"{incident['start'][11:19]}..{incident['end'][11:19]}"
         root = incident["root_cause_service"]
         print(f"  {incident['id']:<6} {incident['kind']:<28} root cause {root:<12} {window}")
+    return 0
+
+
+def run_window(args: argparse.Namespace) -> int:
+    from analyzer.demo.window import generate_window
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty() and not args.json:
+            end = "" if done < total else "\n"
+            print(f"\rwriting {done * 100 // max(total, 1)}%", end=end, file=sys.stderr, flush=True)
+
+    truth = generate_window(
+        args.out, hours=args.hours, rate=args.rate, outages=args.outages, seed=args.seed,
+        progress=progress,
+    )
+    if args.json:
+        from analyzer.cli.common import print_json
+
+        print_json(truth)
+        return 0
+    print(f"wrote {args.out}: {truth['total_lines']:,} lines, {truth['total_errors']:,} errors, "
+          f"{truth['window_start']} .. {truth['window_end']}")
+    for service, lines in truth["lines_by_service"].items():
+        print(f"  {service:<12} {lines:>10,} lines")
+    for incident in truth["incidents"]:
+        print(f"  {incident['kind']:<24} root cause {incident['root_cause_service']:<12} "
+              f"{incident['start'][11:19]}..{incident['end'][11:19]}")
     return 0
 
 
