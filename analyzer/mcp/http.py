@@ -91,7 +91,7 @@ def drive(
             answer["received"] = True
             return {"type": "http.request", "body": body, "more_body": False}
         await anyio.sleep_forever()  # the client stays connected until the answer is sent
-        raise AssertionError("unreachable")
+        return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         if message["type"] == "http.response.start":

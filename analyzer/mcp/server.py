@@ -24,7 +24,7 @@ from analyzer import __version__
 from analyzer.errors import AnalyzerError
 from analyzer.mcp import library
 from analyzer.mcp.answers import Cursor, footer, truncation
-from analyzer.mcp.budget import compact_json, fit
+from analyzer.mcp.budget import fit
 from analyzer.mcp.tools import (
     MAX_TOKENS_DEFAULT,
     MAX_TOKENS_MAX,
@@ -254,8 +254,3 @@ def _max_tokens(value: Any) -> int:
         )
     return value
 
-
-def answer_size(result: types.CallToolResult) -> str:
-    """The text an agent reads: the text content and the structured content."""
-    text = "".join(c.text for c in result.content if isinstance(c, types.TextContent))
-    return text + compact_json(result.structured_content or {})

@@ -17,7 +17,13 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from analyzer.errors import InvalidParameter
-from analyzer.mcp.answers import Outcome, compact_insight, compact_line, narrower_window
+from analyzer.mcp.answers import (
+    SAMPLE_CHARS,
+    Outcome,
+    compact_insight,
+    compact_line,
+    narrower_window,
+)
 from analyzer.mcp.budget import Cuttable, Draft
 from analyzer.model import IdText, Mode, OutputFormat, Query, Verbosity
 from analyzer.services import Services
@@ -298,15 +304,13 @@ def patterns_outcome(svc: Services, tenant: str, params: PatternListParams) -> O
         )
     if len(patterns) > 10:
         lines.append(f"- ... and {len(patterns) - 10} more on this page.")
-    compact = [{**e, "sample_logs": [s[:SAMPLE] for s in e.get("sample_logs", [])[:1]]}
+    compact = [{**e, "sample_logs": [s[:SAMPLE_CHARS] for s in e.get("sample_logs", [])[:1]]}
                for e in patterns]
     return Outcome(
         draft=Draft(text="\n".join(lines), core=body,
                     cuttable=[Cuttable("patterns", ("patterns",), compact, 1)]),
     )
 
-
-SAMPLE = 240
 
 
 def templates_outcome(svc: Services, tenant: str, params: TemplatesParams) -> Outcome:
@@ -333,7 +337,7 @@ def templates_outcome(svc: Services, tenant: str, params: TemplatesParams) -> Ou
         text_of.setdefault(template_id, template)
         first_line.setdefault(template_id, line)
     templates = [
-        {"id": tid, "template": text_of[tid], "count": n, "sample": first_line[tid][:SAMPLE]}
+        {"id": tid, "template": text_of[tid], "count": n, "sample": first_line[tid][:SAMPLE_CHARS]}
         for tid, n in counts.most_common()
     ]
     text = [f"{len(lines)} lines, {len(templates)} templates, most frequent first:"]

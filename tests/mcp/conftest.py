@@ -32,7 +32,7 @@ from analyzer.services import build_services
 from tests.conftest import ROOT, Demo
 
 sys.path.insert(0, str(ROOT / "tests" / "alerting"))
-from alert_helpers import load_payload, retarget
+from alert_helpers import INCIDENT_START, load_payload, retarget
 
 AI_LOGS = Path(sys.executable).parent / "ai-logs"
 # the question each tool is asked in a transcript, per log set
@@ -89,11 +89,11 @@ def make_stack(tmp: Path, source: Path, *, with_keys: bool) -> Stack:
     return Stack(settings, create_app(settings, services=build_services(settings)), keys)
 
 
-def analyse_alert(stack: Stack, hook_key: str | None = None) -> str:
+def analyse_alert(stack: Stack, hook_key: str | None = None, starts_at: str = INCIDENT_START) -> str:
     """A recorded Grafana alert through the webhook and the worker: the analysis id."""
     from analyzer.worker import Worker
 
-    payload = retarget(load_payload("alerting_single_firing.json"))
+    payload = retarget(load_payload("alerting_single_firing.json"), starts_at=starts_at)
     headers = {"Authorization": f"Bearer {hook_key}"} if hook_key else {}
     answer = stack.app.test_client().post("/webhooks/grafana", json=payload, headers=headers)
     assert answer.status_code == 202, answer.get_data(as_text=True)
