@@ -161,3 +161,24 @@ def test_rate_limit_headers_come_back_on_tool_calls(tmp_path: Path, serve: Any) 
     assert raw.status_code == 200, raw.text
     assert raw.headers["X-RateLimit-Limit"] == "1000"
     assert raw.json()["result"]["structuredContent"]["count"] == 6
+
+
+def test_open_mode_refuses_a_rebound_host_or_a_foreign_origin(tmp_path: Path) -> None:
+    """Without keys the service answers loopback only; a page in a browser must not reach it
+    through a DNS name rebound to 127.0.0.1."""
+    client = make_stack(tmp_path, SAMPLE, with_keys=False).app.test_client()
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "services", "arguments": {}}}
+    headers = {**HEADERS, "MCP-Protocol-Version": "2025-11-25", "Host": "localhost:8080"}
+    assert client.post("/mcp", json=call, headers=headers).status_code == 200
+    assert client.post("/mcp", json=call, headers={**headers, "Host": "evil.example"}).status_code == 421
+    foreign = {**headers, "Origin": "http://evil.example"}
+    assert client.post("/mcp", json=call, headers=foreign).status_code == 403
+
+
+def test_get_and_delete_are_not_served(tmp_path: Path) -> None:
+    client = make_stack(tmp_path, SAMPLE, with_keys=False).app.test_client()
+    for method in ("GET", "DELETE"):
+        answer = client.open("/mcp", method=method)
+        assert answer.status_code == 405
+        assert answer.get_json()["error"]["code"] == "METHOD_NOT_ALLOWED"
