@@ -23,6 +23,7 @@ WEB_MODULES = (
     "analyzer.web.conversation_api",
     "analyzer.web.stream",
     "analyzer.web.patterns_api",
+    "analyzer.mcp.http",
 )
 
 

@@ -25,6 +25,7 @@ COMMANDS = (
     "keys",
     "demo",
     "lint",
+    "mcp",
 )
 
 

@@ -42,10 +42,10 @@ OPENAPI = [
 ]
 
 
-def _results() -> Any:
+def _results(svc: Services) -> Any:
     from analyzer.worker import alert_stores
 
-    return alert_stores(services())[1]
+    return alert_stores(svc)[1]
 
 
 def _public(record: dict[str, Any]) -> dict[str, Any]:
@@ -57,22 +57,31 @@ def _public(record: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/analyses")
 @require("query")
 def list_analyses() -> Response:
-    params = parse_params(AnalysesParams, request)
-    records = _results().list(status=params.status, tenant=g.tenant, limit=params.limit)
+    return jsonify(analyses_answer(services(), parse_params(AnalysesParams, request), g.tenant))
+
+
+def analyses_answer(svc: Services, params: AnalysesParams, tenant: str) -> dict[str, Any]:
+    """The tenant's analyses, newest first; the HTTP view and the MCP tool both serve it."""
+    records = _results(svc).list(status=params.status, tenant=tenant, limit=params.limit)
     items = [_public({k: r.get(k) for k in LIST_FIELDS}) for r in records]
-    return jsonify({"analyses": items, "count": len(items)})
+    return {"analyses": items, "count": len(items)}
 
 
 @bp.get("/analyses/<analysis_id>")
 @require("query")
 def get_analysis(analysis_id: str) -> Response:
-    record = _results().get(analysis_id) if len(analysis_id) <= 64 else None
-    if record is None or record.get("tenant") not in (None, g.tenant):
+    return jsonify(analysis_answer(services(), analysis_id, g.tenant))
+
+
+def analysis_answer(svc: Services, analysis_id: str, tenant: str) -> dict[str, Any]:
+    """One analysis of the tenant (404 for another tenant's); HTTP view and MCP tool share it."""
+    record = _results(svc).get(analysis_id) if len(analysis_id) <= 64 else None
+    if record is None or record.get("tenant") not in (None, tenant):
         raise NotFound(
             f"no analysis '{analysis_id[:64]}'",
             suggestion="List analyses at /api/v1/ai_logs/analyses; ids come from the webhook's answer.",
         )
-    return jsonify(_public(record))
+    return _public(record)
 
 
 def register(app: Flask, services: Services) -> None:

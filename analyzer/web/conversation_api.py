@@ -94,7 +94,7 @@ def _check_id(value: str, name: str) -> str:
     return value
 
 
-def _related(svc: Services, own: list[LogRecord], buffer_s: int) -> list[LogRecord]:
+def _related(svc: Services, own: list[LogRecord], buffer_s: int, tenant: str) -> list[LogRecord]:
     sessions = sorted({r.session_id for r in own if r.session_id})[:MAX_SESSIONS]
     if not sessions:
         return []
@@ -103,7 +103,7 @@ def _related(svc: Services, own: list[LogRecord], buffer_s: int) -> list[LogReco
     out: list[LogRecord] = []
     for session in sessions:
         query = Query(session_id=session, start=str(start), end=str(end), limit=FETCH_LIMIT)
-        out.extend(svc.source.fetch(query, tenant=g.tenant).records)
+        out.extend(svc.source.fetch(query, tenant=tenant).records)
     return out
 
 
@@ -111,14 +111,20 @@ def _related(svc: Services, own: list[LogRecord], buffer_s: int) -> list[LogReco
 @require("query")
 def conversation(conversation_id: str) -> Response:
     params = parse_params(ConversationParams, request)
+    return jsonify(conversation_answer(services(), conversation_id, params, g.tenant))
+
+
+def conversation_answer(
+    svc: Services, conversation_id: str, params: ConversationParams, tenant: str
+) -> dict[str, Any]:
+    """The masked answer for one conversation; the HTTP view and the MCP tool both serve it."""
     _check_id(conversation_id, "conversation_id")
-    svc = services()
     query = Query(
         conversation_id=conversation_id,
         time_range=id_window(svc.source, params.time_range),
         limit=FETCH_LIMIT,
     )
-    own = svc.source.fetch(query, tenant=g.tenant).records
+    own = svc.source.fetch(query, tenant=tenant).records
     if not own:
         raise NotFound(
             f"no log line carries conversation_id {conversation_id!r}",
@@ -126,7 +132,7 @@ def conversation(conversation_id: str) -> Response:
             suggestion="Check the id, or widen time_range (e.g. time_range=30d).",
         )
     buffer_s = parse_duration(params.time_buffer)
-    pool = own + (_related(svc, own, buffer_s) if params.include_related_logs else [])
+    pool = own + (_related(svc, own, buffer_s, tenant) if params.include_related_logs else [])
     seen: set[tuple[int, str, str]] = set()
     unique = []
     for record in pool:  # the session fetch returns the conversation's own lines again
@@ -144,7 +150,7 @@ def conversation(conversation_id: str) -> Response:
         include_related_logs=params.include_related_logs,
         time_buffer_s=buffer_s,
     )
-    return jsonify(mask(with_text(body, "conversation", params.format, params.verbosity, svc)))
+    return mask(with_text(body, "conversation", params.format, params.verbosity, svc))
 
 
 def _error_patterns(records: list[LogRecord]) -> list[dict[str, Any]]:
@@ -157,10 +163,16 @@ def _error_patterns(records: list[LogRecord]) -> list[dict[str, Any]]:
 @require("query")
 def workspace(workspace_id: str) -> Response:
     params = parse_params(WorkspaceParams, request)
+    return jsonify(workspace_answer(services(), workspace_id, params, g.tenant))
+
+
+def workspace_answer(
+    svc: Services, workspace_id: str, params: WorkspaceParams, tenant: str
+) -> dict[str, Any]:
+    """The masked summary of one workspace; the HTTP view and the MCP tool both serve it."""
     _check_id(workspace_id, "workspace_id")
-    svc = services()
     query = Query(workspace_id=workspace_id, time_range=params.time_range, limit=10000)
-    fetched = svc.source.fetch(query, tenant=g.tenant)
+    fetched = svc.source.fetch(query, tenant=tenant)
     body = workspace_summary(
         fetched.records,
         workspace_id,
@@ -171,7 +183,7 @@ def workspace(workspace_id: str) -> Response:
     body["time_range"] = params.time_range
     body["window"] = fetched.window.to_dict()
     body["truncated"] = fetched.truncated
-    return jsonify(mask(with_text(body, "workspace", params.format, params.verbosity, svc)))
+    return mask(with_text(body, "workspace", params.format, params.verbosity, svc))
 
 
 def register(app: Flask, services: Services) -> None:

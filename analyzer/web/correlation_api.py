@@ -81,16 +81,19 @@ def with_text(
 @bp.get("/correlate")
 @require("query")
 def correlate() -> Response:
-    params = parse_params(CorrelateParams, request)
-    svc = services()
+    return jsonify(correlation_answer(services(), parse_params(CorrelateParams, request), g.tenant))
+
+
+def correlation_answer(svc: Services, params: CorrelateParams, tenant: str) -> dict[str, Any]:
+    """The masked answer for one correlation id; the HTTP view and the MCP tool both serve it."""
     query = Query(
         correlation_id=params.correlation_id,
         time_range=id_window(svc.source, params.time_window),
         limit=FETCH_LIMIT,
     )
-    fetched = svc.source.fetch(query, tenant=g.tenant)
+    fetched = svc.source.fetch(query, tenant=tenant)
     result = request_flow(
-        fetched.records, params.correlation_id, known_services=known_services(svc.source, g.tenant)
+        fetched.records, params.correlation_id, known_services=known_services(svc.source, tenant)
     )
     if not result.hops:
         raise NotFound(
@@ -106,7 +109,7 @@ def correlate() -> Response:
         "queries": fetched.queries,
         "window": fetched.window.to_dict(),
     }
-    return jsonify(mask(with_text(body, "correlation", params.format, params.verbosity, svc)))
+    return mask(with_text(body, "correlation", params.format, params.verbosity, svc))
 
 
 def register(app: Flask, services: Services) -> None:

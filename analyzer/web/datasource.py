@@ -744,27 +744,31 @@ def tag_keys() -> Response:
 @require("query", limit_group="datasource")
 def tag_values() -> Response:
     body = parse_params(TagValuesRequest, request)
-    if body.key not in ADHOC_KEYS:
+    return _json([{"text": v} for v in tag_values_for(services(), body.key, g.tenant)])
+
+
+def tag_values_for(svc: Services, key: str, tenant: str) -> list[str]:
+    """Values of one ad-hoc filter key; the Grafana endpoint and the MCP tool share it."""
+    if key not in ADHOC_KEYS:
         raise InvalidParameter(
-            f"unknown ad-hoc filter key {body.key!r}",
+            f"unknown ad-hoc filter key {key!r}",
             code="UNKNOWN_FILTER_KEY",
             suggestion=f"Use one of: {', '.join(ADHOC_KEYS)} (POST /grafana/tag-keys).",
-            details={"key": body.key},
+            details={"key": key},
         )
-    svc = services()
-    if body.key == "service":
-        values = svc.source.services(tenant=g.tenant)
-    elif body.key == "level":
-        values = [s.label for s in Severity]
-    else:
-        values = _values_from_records(svc, body.key, _lookback_window(svc))
-    return _json([{"text": v} for v in values])
+    if key == "service":
+        return svc.source.services(tenant=tenant)
+    if key == "level":
+        return [s.label for s in Severity]
+    return _values_from_records(svc, key, _lookback_window(svc), tenant)
 
 
-def _values_from_records(svc: Services, name: str, window: TimeRange) -> list[str]:
+def _values_from_records(
+    svc: Services, name: str, window: TimeRange, tenant: str | None = None
+) -> list[str]:
     """Distinct values of a record attribute: ids are Loki structured metadata, not labels."""
     query = Query(start=_dt(window.start_ns), end=_dt(window.end_ns), limit=10_000, cache=False)
-    fetched = svc.source.fetch(query, tenant=g.tenant, limit=FETCH_LIMIT)
+    fetched = svc.source.fetch(query, tenant=tenant or g.tenant, limit=FETCH_LIMIT)
     return sorted({str(v) for r in fetched.records if (v := getattr(r, name, None))})
 
 

@@ -77,18 +77,23 @@ OPENAPI = [
 ]
 
 
-def registry() -> PatternRegistry:
-    return services().extras[REGISTRY_KEY]
+def registry(svc: Services | None = None) -> PatternRegistry:
+    return (svc or services()).extras[REGISTRY_KEY]
 
 
 def _entry(pattern_id: str) -> PatternEntry:
+    return pattern_entry(services(), pattern_id, g.tenant)
+
+
+def pattern_entry(svc: Services, pattern_id: str, tenant: str) -> PatternEntry:
+    """The tenant's pattern (404 for another tenant's); the HTTP views and MCP tools share it."""
     if not PATTERN_ID.fullmatch(pattern_id):
         raise InvalidParameter(
             f"{pattern_id!r} is not a pattern id",
             code="INVALID_PATTERN_ID",
             suggestion="Use an id from GET /api/v1/ai_logs/patterns (16 hex characters).",
         )
-    entry = registry().get(g.tenant, pattern_id)
+    entry = registry(svc).get(tenant, pattern_id)
     if entry is None:
         raise NotFound(
             f"no pattern {pattern_id} for this tenant",
@@ -101,13 +106,16 @@ def _entry(pattern_id: str) -> PatternEntry:
 @bp.get("/patterns")
 @require("query")
 def list_patterns() -> Response:
-    params = parse_params(PatternListParams, request)
-    svc = services()
+    return jsonify(patterns_answer(services(), parse_params(PatternListParams, request), g.tenant))
+
+
+def patterns_answer(svc: Services, params: PatternListParams, tenant: str) -> dict[str, Any]:
+    """One page of the tenant's registry, refreshed first when asked; HTTP and MCP share it."""
     if params.refresh:
         from analyzer.querying import fetch_and_analyze
 
         query = Query(time_range=params.time_range, services=params.services, cache=False)
-        record_detections(registry(), fetch_and_analyze(svc, query, tenant=g.tenant), tenant=g.tenant)
+        record_detections(registry(svc), fetch_and_analyze(svc, query, tenant=tenant), tenant=tenant)
     where = PatternFilter(
         pattern_type=params.pattern_type,
         severity=params.severity,
@@ -115,15 +123,13 @@ def list_patterns() -> Response:
         resolved=params.resolved,
     )
     offset = (params.page - 1) * params.per_page
-    items, total = registry().list(g.tenant, where, offset=offset, limit=params.per_page)
-    return jsonify(
-        {
-            "patterns": [e.to_dict() for e in items],
-            "page": params.page,
-            "per_page": params.per_page,
-            "total": total,
-        }
-    )
+    items, total = registry(svc).list(tenant, where, offset=offset, limit=params.per_page)
+    return {
+        "patterns": [e.to_dict() for e in items],
+        "page": params.page,
+        "per_page": params.per_page,
+        "total": total,
+    }
 
 
 @bp.get("/patterns/<pattern_id>")
@@ -163,8 +169,11 @@ def _group(entry: PatternEntry, params: RuleParams) -> dict[str, Any]:
 def pattern_rule(pattern_id: str) -> Response:
     entry = _entry(pattern_id)
     params = parse_params(RuleParams, request)
-    text = rule_group_yaml(_group(entry, params))
-    return Response(text, mimetype="application/yaml")
+    return Response(pattern_rule_yaml(entry, params), mimetype="application/yaml")
+
+
+def pattern_rule_yaml(entry: PatternEntry, params: RuleParams) -> str:
+    return rule_group_yaml(_group(entry, params))
 
 
 @bp.post("/patterns/<pattern_id>/rule")
