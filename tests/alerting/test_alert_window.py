@@ -55,3 +55,4 @@ def test_incidents_that_began_after_the_alert_fired_are_told_as_later_not_as_its
     page = app.client.get(f"/reports/{analysis_id}").get_data(as_text=True)
     verdict = page[page.index('id="verdict"'):].split("</p>")[0]
     assert truth[0]["root_cause_service"] in verdict
+    assert page.count("began after the alert fired") == len(later)
