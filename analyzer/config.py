@@ -46,7 +46,10 @@ class Settings:
         "X-Grafana-Alert-Signature",
     )
     webhook_lookback: str = "30m"
-    job_max_attempts: int = 5
+    alert_max_window: str = "24h"  # an alert's analysis window is never longer
+    public_url: str | None = None  # the analyzer as a browser reaches it, for report links
+    job_max_attempts: int = 5  # failed runs of a job before it is dead-lettered
+    job_max_deliveries: int = 20  # deliveries of any outcome (a job that kills its worker)
     job_claim_idle_seconds: int = 60
     patterns_file: str | None = None  # user catalog extension
     prices_file: str | None = None  # model price overrides
@@ -83,6 +86,8 @@ _ENV = {
     "AI_LOGS_DEFAULT_TENANT": "default_tenant",
     "AI_LOGS_FILE_CLOCK": "file_clock",
     "AI_LOGS_LOKI_SELECTOR": "loki_selector",
+    "AI_LOGS_PUBLIC_URL": "public_url",
+    "AI_LOGS_ALERT_MAX_WINDOW": "alert_max_window",
 }
 
 

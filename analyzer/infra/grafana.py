@@ -2,7 +2,9 @@
 
 `POST /api/annotations` with `dashboardUID`/`panelId` when the alert names them (an organisation
 annotation otherwise, shown by tag), `time`/`timeEnd` in epoch milliseconds; `PATCH
-/api/annotations/:id` sets `timeEnd` once the alert resolves. Auth is a service-account token.
+/api/annotations/:id` sets `timeEnd` once the alert resolves. Auth is a service-account token
+(`annotations:write`); `GrafanaError.permanent` says when trying again cannot help (a refused
+token, a dashboard that does not exist) and the caller should record the failure instead.
 """
 
 from __future__ import annotations
@@ -13,9 +15,20 @@ import httpx
 
 from analyzer.instrument.httpx_hooks import client_hooks
 
+# Answers worth another try: Grafana or a proxy in front of it busy, restarting or timing out.
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
 
 class GrafanaError(RuntimeError):
-    """Grafana refused or did not answer; the worker retries the job."""
+    """Grafana refused or did not answer."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # None: no answer at all
+
+    @property
+    def permanent(self) -> bool:
+        return self.status is not None and self.status not in TRANSIENT_STATUSES
 
 
 class GrafanaClient:
@@ -60,7 +73,8 @@ class GrafanaClient:
         if response.status_code >= 300:
             # Grafana's errors are {"message": ...}; never echo our own headers back
             raise GrafanaError(
-                f"Grafana answered {response.status_code} to {method} {path}: {response.text[:300]}"
+                f"Grafana answered {response.status_code} to {method} {path}: {response.text[:300]}",
+                status=response.status_code,
             )
         try:
             return response.json()

@@ -13,6 +13,10 @@ not lose it. Two backends behind one interface:
 `DurableQueue` puts the two together: it writes to Redis when it can and to the spool otherwise,
 and workers read the spool first, so jobs spooled during a Redis outage are processed as soon as
 a worker runs, Redis or not.
+
+A job counts its deliveries (`attempts`) and apart from them its `failures`: only a failure of the
+job itself brings it nearer the dead letters. `release` hands a job back untouched when what it
+needs is away (a store outage), so an outage of any length burns none of its attempts.
 """
 
 from __future__ import annotations
@@ -27,6 +31,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from analyzer.infra.outage import Outage
+
 log = logging.getLogger("analyzer.jobs")
 
 DONE_RETENTION_SECONDS = 7 * 86400
@@ -39,6 +45,8 @@ class Job:
     payload: dict[str, Any]
     id: str = field(default_factory=lambda: f"job_{uuid.uuid4().hex[:20]}")
     attempts: int = 0  # deliveries so far, this one included
+    failures: int = 0  # deliveries that ended in an error of the job's own
+    deferrals: int = 0  # deliveries handed back because a store was away
     enqueued_at: float = field(default_factory=time.time)
     last_error: str | None = None
     backend: str = ""  # set when taken: "redis" or "spool"
@@ -75,6 +83,8 @@ class JobBackend(Protocol):
     def ack(self, job: Job) -> None: ...
 
     def retry(self, job: Job, error: str, delay_seconds: float) -> None: ...
+
+    def release(self, job: Job, delay_seconds: float) -> None: ...
 
     def dead(self, job: Job, error: str) -> None: ...
 
@@ -176,7 +186,14 @@ class RedisStreamQueue:
         pipe.execute()
 
     def retry(self, job: Job, error: str, delay_seconds: float) -> None:
-        again = Job(**{**asdict(job), "last_error": error, "backend": "", "receipt": ""})
+        self._again(Job(**{**asdict(job), "last_error": error, "backend": "", "receipt": ""}), job, delay_seconds)
+
+    def release(self, job: Job, delay_seconds: float) -> None:
+        # the stream counts this delivery; the copy carries one attempt less to make up for it
+        self._again(Job(**{**asdict(job), "attempts": job.attempts - 1, "backend": "", "receipt": ""}),
+                    job, delay_seconds)
+
+    def _again(self, again: Job, job: Job, delay_seconds: float) -> None:
         pipe = self.client.pipeline()  # MULTI/EXEC: the retry exists or the entry is still pending
         pipe.zadd(self.DELAYED, {again.to_json(): time.time() + delay_seconds})
         pipe.xack(self.STREAM, self.GROUP, job.receipt)
@@ -289,9 +306,16 @@ class SqliteSpool:
 
     def retry(self, job: Job, error: str, delay_seconds: float) -> None:
         self._conn().execute(
-            "UPDATE jobs SET state = 'ready', available_at = ?, lease_until = NULL, error = ?"
-            " WHERE id = ?",
-            (time.time() + delay_seconds, error[:2000], job.receipt),
+            "UPDATE jobs SET state = 'ready', available_at = ?, lease_until = NULL, error = ?,"
+            " doc = ? WHERE id = ?",
+            (time.time() + delay_seconds, error[:2000], job.to_json(), job.receipt),
+        )
+
+    def release(self, job: Job, delay_seconds: float) -> None:
+        self._conn().execute(
+            "UPDATE jobs SET state = 'ready', available_at = ?, lease_until = NULL,"
+            " attempts = MAX(attempts - 1, 0), doc = ? WHERE id = ? AND state = 'leased'",
+            (time.time() + delay_seconds, job.to_json(), job.receipt),
         )
 
     def dead(self, job: Job, error: str) -> None:
@@ -312,10 +336,12 @@ class QueueUnavailable(RuntimeError):
 class DurableQueue:
     """Redis when configured and reachable, the SQLite spool otherwise; workers read both."""
 
-    def __init__(self, redis_queue: RedisStreamQueue | None, spool: SqliteSpool) -> None:
+    def __init__(
+        self, redis_queue: RedisStreamQueue | None, spool: SqliteSpool, *, outage: Outage | None = None
+    ) -> None:
         self.redis = redis_queue
         self.spool = spool
-        self._redis_down_until = 0.0
+        self.outage = outage or Outage()
 
     @property
     def backends(self) -> dict[str, JobBackend]:
@@ -325,10 +351,11 @@ class DurableQueue:
         return found
 
     def enqueue(self, job: Job) -> Enqueued:
-        if self.redis is not None:
+        if self.redis is not None and not self.outage.suspected:
             try:
                 return self.redis.enqueue(job)
             except Exception as exc:  # any Redis failure means: spool it
+                self.outage.failed()
                 log.warning("redis refused a job, spooling it", extra={"error": type(exc).__name__})
         try:
             return self.spool.enqueue(job)
@@ -342,12 +369,12 @@ class DurableQueue:
             if job is not None:
                 return job
             remaining = deadline - time.monotonic()
-            if self.redis is not None and time.monotonic() >= self._redis_down_until:
+            if self.redis is not None and not self.outage.suspected:
                 try:
                     job = self.redis.take(consumer, max(0.05, min(remaining, 0.5)))
                 except Exception as exc:  # Redis down: keep serving the spool
                     log.warning("redis unavailable for workers", extra={"error": type(exc).__name__})
-                    self._redis_down_until = time.monotonic() + 1.0
+                    self.outage.failed()
                 else:
                     if job is not None:
                         return job
@@ -368,6 +395,9 @@ class DurableQueue:
     def retry(self, job: Job, error: str, delay_seconds: float) -> None:
         self._backend(job).retry(job, error, delay_seconds)
 
+    def release(self, job: Job, delay_seconds: float) -> None:
+        self._backend(job).release(job, delay_seconds)
+
     def dead(self, job: Job, error: str) -> None:
         self._backend(job).dead(job, error)
 
@@ -381,7 +411,7 @@ class DurableQueue:
         return out
 
 
-def open_job_queue(settings: Any, redis_client: Any | None) -> DurableQueue:
+def open_job_queue(settings: Any, redis_client: Any | None, *, outage: Outage | None = None) -> DurableQueue:
     spool = SqliteSpool(
         Path(settings.data_dir) / "jobs.sqlite3", claim_idle_seconds=settings.job_claim_idle_seconds
     )
@@ -390,4 +420,4 @@ def open_job_queue(settings: Any, redis_client: Any | None) -> DurableQueue:
         if redis_client is not None
         else None
     )
-    return DurableQueue(stream, spool)
+    return DurableQueue(stream, spool, outage=outage)

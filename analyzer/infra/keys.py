@@ -36,6 +36,15 @@ class Principal:
     def identity(self) -> str:
         return f"key:{self.name}"
 
+    def sole_tenant(self, default: str) -> str | None:
+        """The one tenant this key acts for where a caller may not choose (a webhook's alerts):
+        its only tenant, the default when it lists none, None when it holds several or all."""
+        if not self.tenants:
+            return default
+        if len(self.tenants) == 1 and self.tenants[0] != "*":
+            return self.tenants[0]
+        return None
+
 
 def _entry_digest(entry: dict[str, Any]) -> str | None:
     """`sha256: <hex>`, or `key_env: VAR` for deployments that inject the key as a secret."""

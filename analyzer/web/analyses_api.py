@@ -1,8 +1,11 @@
 """Stored alert analyses: `GET /api/v1/ai_logs/analyses[/<id>]`.
 
-The list is newest first and shows each analysis's `status` (queued, running, done, failed);
-`?status=failed` is the dead-letter view: analyses whose job ran out of attempts, with the error.
-A caller sees only its own tenant's analyses.
+The list is newest first and shows each analysis's `status` (queued, running, done, failed) and,
+apart from it, its Grafana `annotation` state; `?status=failed` is the dead-letter view: analyses
+whose job ran out of attempts, with the error. A caller sees only its own tenant's analyses.
+
+While Redis is away the list is served from the local store (what was accepted or changed during
+the outage) with `complete: false` and a notice; one analysis that can only be in Redis is a 503.
 """
 
 from __future__ import annotations
@@ -12,19 +15,24 @@ from typing import Any, Literal
 from flask import Blueprint, Flask, Response, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field
 
-from analyzer.errors import NotFound
+from analyzer.alerting.records import report_link
+from analyzer.alerting.stores import alert_stores
+from analyzer.infra.results import ResultsUnavailable
 from analyzer.services import Services
 from analyzer.web.auth import require
 from analyzer.web.context import services
 from analyzer.web.params import parse_params
+from analyzer.web.reports import ResultsUnreachable, stored_analysis
 
 bp = Blueprint("analyses_api", __name__, url_prefix="/api/v1/ai_logs")
 
 # fields of the list view; the full record (with the analysis) is at /analyses/<id>
 LIST_FIELDS = (
     "id", "status", "alert", "resolved", "ends_at", "narrative", "attempts", "error",
-    "created_at", "started_at", "finished_at", "report_url", "annotation_id", "job_id",
+    "created_at", "started_at", "finished_at", "report_url", "annotation", "annotation_id", "job_id",
 )
+# kept to ourselves; links are added after masking, which would rewrite an address in their host
+PRIVATE_FIELDS = ("created_at_epoch", "updated_at_epoch", "tenant", "report_url", "grafana_url")
 
 
 class AnalysesParams(BaseModel):
@@ -42,16 +50,17 @@ OPENAPI = [
 ]
 
 
-def _results(svc: Services) -> Any:
-    from analyzer.worker import alert_stores
-
-    return alert_stores(svc)[1]
-
-
-def _public(record: dict[str, Any]) -> dict[str, Any]:
+def _public(
+    record: dict[str, Any], fields: tuple[str, ...] | None = None, svc: Services | None = None
+) -> dict[str, Any]:
     from analyzer.infra.privacy import mask
 
-    return mask({k: v for k, v in record.items() if k not in ("created_at_epoch", "tenant")})
+    shown = {k: v for k, v in record.items() if k not in PRIVATE_FIELDS and (not fields or k in fields)}
+    out = mask(shown)
+    out["report_url"] = report_link(record, (svc or services()).settings.public_url)
+    if record.get("grafana_url") and not fields:
+        out["grafana_url"] = record["grafana_url"]
+    return out
 
 
 @bp.get("/analyses")
@@ -62,9 +71,20 @@ def list_analyses() -> Response:
 
 def analyses_answer(svc: Services, params: AnalysesParams, tenant: str) -> dict[str, Any]:
     """The tenant's analyses, newest first; the HTTP view and the MCP tool both serve it."""
-    records = _results(svc).list(status=params.status, tenant=tenant, limit=params.limit)
-    items = [_public({k: r.get(k) for k in LIST_FIELDS}) for r in records]
-    return {"analyses": items, "count": len(items)}
+    try:
+        listing = alert_stores(svc)[1].list(status=params.status, tenant=tenant, limit=params.limit)
+    except ResultsUnavailable as exc:
+        raise ResultsUnreachable(str(exc)) from None
+    items = [_public(r, LIST_FIELDS, svc) for r in listing.records]
+    body: dict[str, Any] = {"analyses": items, "count": len(items), "complete": listing.complete}
+    if not listing.complete:
+        body["notice"] = {
+            "code": "RESULTS_PARTIAL",
+            "message": "Redis cannot be reached: listed are the analyses stored locally while it "
+            "is away (every alert accepted meanwhile); those kept in Redis are not.",
+            "suggestion": "Retry once Redis is back for the complete list.",
+        }
+    return body
 
 
 @bp.get("/analyses/<analysis_id>")
@@ -75,13 +95,7 @@ def get_analysis(analysis_id: str) -> Response:
 
 def analysis_answer(svc: Services, analysis_id: str, tenant: str) -> dict[str, Any]:
     """One analysis of the tenant (404 for another tenant's); HTTP view and MCP tool share it."""
-    record = _results(svc).get(analysis_id) if len(analysis_id) <= 64 else None
-    if record is None or record.get("tenant") not in (None, tenant):
-        raise NotFound(
-            f"no analysis '{analysis_id[:64]}'",
-            suggestion="List analyses at /api/v1/ai_logs/analyses; ids come from the webhook's answer.",
-        )
-    return _public(record)
+    return _public(stored_analysis(analysis_id, svc, tenant), svc=svc)
 
 
 def register(app: Flask, services: Services) -> None:

@@ -8,8 +8,10 @@ start and end marked; the request flow of the first failing request. Charts are 
 from positions computed here: no JavaScript and no external assets, so the page renders under
 its strict CSP, in an incident channel's link preview or in an air-gapped browser.
 
-`report_data(...)` is what the worker stores for the page: small, already aggregated, because
-the records themselves are not kept.
+What the worker stores for the page is built in `analyzer.alerting.report`; this module draws it.
+Links that leave the page are built here, after masking: the report link on the public URL
+(`public_url`), Explore links on the Grafana the alert came from (the notification's
+`externalURL`, else `grafana_url`).
 """
 
 from __future__ import annotations
@@ -17,8 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,10 @@ import networkx as nx
 from flask import Blueprint, Flask, Response, g
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from analyzer.analysis.insight import Insight
-from analyzer.analysis.pipeline import Analysis
-from analyzer.errors import NotFound
-from analyzer.model import NS_PER_SECOND, LogRecord, Severity, format_timestamp, instant_ns
+from analyzer.alerting.records import annotation_of
+from analyzer.alerting.report import alert_narrative, nice_step
+from analyzer.errors import AnalyzerError, NotFound
+from analyzer.model import NS_PER_SECOND, instant_ns
 from analyzer.services import Services
 from analyzer.web.auth import require
 from analyzer.web.context import services
@@ -40,12 +41,7 @@ bp = Blueprint("reports", __name__)
 
 OPENAPI = [("GET", "/reports/{analysis_id}", None, "HTML report of an alert analysis.")]
 
-TIMELINE_MAX_BUCKETS = 60
-TIMELINE_SERVICES = 10  # lanes; the quietest services beyond this are summed as "other"
 TIMELINE_TICKS = 8  # at most, on the time axis
-# Bucket and tick widths a person reads without arithmetic.
-NICE_SECONDS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
-                43200, 86400)
 ROOT_CAUSE_COLOUR = "#d62728"
 ALERTING_COLOUR = "#1f77b4"
 OTHER_COLOUR = "#9e9e9e"
@@ -65,193 +61,6 @@ _TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-
-
-# -- what the worker stores -----------------------------------------------------------------
-
-
-def report_data(
-    analysis: Analysis,
-    flow_records: list[LogRecord] | None = None,
-    *,
-    window_errors: list[LogRecord] | None = None,
-    errors_truncated: bool = False,
-    known_services: Sequence[str] = (),
-) -> dict[str, Any]:
-    """`window_errors`: the error lines of every service in the window (the analysis' own records
-    hold only the alerting services, while its insights may blame another one); `flow_records`:
-    every service's lines of the first failing request; `known_services` lets a peer that logged
-    nothing for the request (a crashed cache) appear when a caller names it."""
-    errors = window_errors if window_errors is not None else analysis.records
-    return {
-        "timeline": error_timeline(
-            errors,
-            analysis.window.start_ns,
-            analysis.window.end_ns,
-            root_cause=root_cause_service(analysis.insights),
-            suspects=suspected_services(analysis.insights),
-            alert_services=analysis.query.services,
-            truncated=errors_truncated,
-        ),
-        "graph": correlation_graph(analysis, flow_records, errors, known_services=known_services),
-    }
-
-
-def root_cause_service(insights: Sequence[Insight]) -> str | None:
-    """The service a root-cause insight names, else the top insight's service."""
-    for insight in insights:
-        if insight.kind == "root_cause" and insight.service:
-            return insight.service
-    return insights[0].service if insights else None
-
-
-def suspected_services(insights: Sequence[Insight]) -> list[str]:
-    """Every service a root-cause insight names, best first: a long window may hold several
-    separate problems, each with its own cause."""
-    named = [i.service for i in insights if i.kind == "root_cause" and i.service]
-    return list(dict.fromkeys(named))
-
-
-def nice_step(span_seconds: float, most: int) -> int:
-    """The smallest readable width that cuts the span into at most `most` pieces."""
-    for step in NICE_SECONDS:
-        if span_seconds / step <= most:
-            return step
-    return math.ceil(span_seconds / most / 86400) * 86400
-
-
-def error_timeline(
-    records: Iterable[LogRecord],
-    start_ns: int,
-    end_ns: int,
-    *,
-    root_cause: str | None = None,
-    suspects: Sequence[str] = (),
-    alert_services: Sequence[str] = (),
-    truncated: bool = False,
-) -> dict[str, Any]:
-    """Error and warning counts per service in buckets of a round width aligned on the clock.
-
-    A lane per service that logged errors, plus the root-cause service and the other suspects
-    whatever they logged (a cache that runs out of memory says so in a warning, then goes
-    silent). Services in the order
-    their first line came, so where it started reads first."""
-    step = nice_step(max(1, end_ns - start_ns) / NS_PER_SECOND, TIMELINE_MAX_BUCKETS)
-    step_ns = step * NS_PER_SECOND
-    first_ns = start_ns - start_ns % step_ns
-    buckets = max(1, math.ceil((end_ns - first_ns) / step_ns))
-    lines = [r for r in records if r.level >= Severity.WARN and start_ns <= r.timestamp_ns <= end_ns]
-    errors = Counter(r.service for r in lines if r.level >= Severity.ERROR)
-    causes = [s for s in dict.fromkeys([root_cause or "", *suspects]) if s]
-    lanes = set(errors) | ({r.service for r in lines} & set(causes))
-    pinned = [s for s in dict.fromkeys([*causes, *alert_services]) if s in lanes]
-    busiest = [s for s, _ in sorted(errors.items(), key=lambda item: (-item[1], item[0]))]
-    shown = set(pinned + [s for s in busiest if s not in pinned][: max(0, TIMELINE_SERVICES - len(pinned))])
-    series: dict[str, list[int]] = defaultdict(lambda: [0] * buckets)
-    warnings: dict[str, list[int]] = defaultdict(lambda: [0] * buckets)
-    firsts: dict[str, int] = {}
-    for r in lines:
-        if r.service not in lanes:
-            continue
-        name = r.service if r.service in shown else "other"
-        index = min(buckets - 1, (r.timestamp_ns - first_ns) // step_ns)
-        (series if r.level >= Severity.ERROR else warnings)[name][index] += 1
-        firsts[name] = min(r.timestamp_ns, firsts.get(name, r.timestamp_ns))
-    order = sorted(firsts, key=lambda s: (s == "other", firsts[s], s))
-    return {
-        "start": format_timestamp(start_ns),
-        "end": format_timestamp(end_ns),
-        "bucket_start": format_timestamp(first_ns),
-        "bucket_seconds": step,
-        "buckets": buckets,
-        "services": order,
-        "series": {s: series[s] for s in order},
-        "warnings": {s: warnings[s] for s in order},
-        "first_line": {s: format_timestamp(firsts[s]) for s in order},
-        "root_cause": root_cause,
-        "suspects": [s for s in causes if s != root_cause],
-        "alert_services": list(alert_services),
-        "total_errors": sum(errors.values()),
-        "warning_only": sorted({r.service for r in lines} - lanes),
-        "truncated": truncated,
-    }
-
-
-def correlation_graph(
-    analysis: Analysis,
-    flow_records: list[LogRecord] | None = None,
-    window_errors: list[LogRecord] | None = None,
-    *,
-    known_services: Sequence[str] = (),
-) -> dict[str, Any]:
-    """The request flow of the first failing request when one carries a correlation id, else
-    which services' errors co-occur (same minute), directed from the one that failed first."""
-    from analyzer.analysis.correlate import request_flow
-
-    errors = window_errors if window_errors is not None else analysis.records
-    failing = first_failing_request(analysis, errors)
-    if failing:
-        records = flow_records if flow_records else [r for r in errors if r.correlation_id == failing]
-        result = request_flow(records, failing, known_services=list(known_services)).to_dict()
-        flow = result["request_flow"]
-        if len(flow["nodes"]) > 1:
-            return {
-                "kind": "request_flow",
-                "correlation_id": failing,
-                "failing_hop": result.get("failing_hop"),
-                "nodes": [
-                    {"id": n["id"], "errors": n["errors"], "lines": n["lines"], "status": n["status"],
-                     "inferred": n.get("inferred", False), "blamed_by": n.get("blamed_by", [])}
-                    for n in flow["nodes"]
-                ],
-                "edges": [
-                    {"source": e["source"], "target": e["target"], "failed": e["failed"],
-                     "weight": e["calls"], "inferred_from": e.get("inferred_from")}
-                    for e in flow["edges"]
-                ],
-            }
-    return co_occurrence_graph(errors)
-
-
-def first_failing_request(analysis: Analysis, errors: list[LogRecord] | None = None) -> str | None:
-    """The correlation id of the first error line, preferring the top insight's service, then
-    the alerting services, then any service."""
-    top_service = analysis.insights[0].service if analysis.insights else None
-    candidates = [r for r in (errors if errors is not None else analysis.records)
-                  if r.is_error and r.correlation_id]
-    alerting = set(analysis.query.services)
-    for keep in (lambda r: r.service == top_service, lambda r: r.service in alerting, lambda r: True):
-        preferred = [r for r in candidates if keep(r)]
-        if preferred:
-            return min(preferred, key=lambda r: r.timestamp_ns).correlation_id
-    return None
-
-
-def co_occurrence_graph(records: list[LogRecord], bucket_seconds: int = 60) -> dict[str, Any]:
-    errors = [r for r in records if r.is_error]
-    first_error: dict[str, int] = {}
-    buckets: dict[int, set[str]] = defaultdict(set)
-    counts: Counter[str] = Counter()
-    for r in errors:
-        first_error[r.service] = min(r.timestamp_ns, first_error.get(r.service, r.timestamp_ns))
-        buckets[r.timestamp_ns // (bucket_seconds * NS_PER_SECOND)].add(r.service)
-        counts[r.service] += 1
-    pairs: Counter[tuple[str, str]] = Counter()
-    for names in buckets.values():
-        ordered = sorted(names, key=lambda s: (first_error[s], s))
-        for i, a in enumerate(ordered):
-            for b in ordered[i + 1 :]:
-                pairs[(a, b)] += 1
-    nodes = sorted(counts, key=lambda s: (first_error[s], s))
-    return {
-        "kind": "co_occurrence",
-        "correlation_id": None,
-        "failing_hop": nodes[0] if nodes else None,  # the first to fail
-        "nodes": [{"id": s, "errors": counts[s], "lines": counts[s], "status": "error"} for s in nodes],
-        "edges": [
-            {"source": a, "target": b, "failed": True, "weight": n} for (a, b), n in sorted(pairs.items())
-        ],
-    }
 
 
 # -- drawing --------------------------------------------------------------------------------
@@ -516,16 +325,13 @@ def evidence_link(evidence: dict[str, Any], grafana_url: str | None, loki_uid: s
 
 def narrative_view(record: dict[str, Any], grafana_url: str | None, loki_uid: str) -> list[dict[str, Any]]:
     """The narrative as blocks (paragraphs, headings, lists), each piece of evidence carrying
-    its Explore link. Told afresh from the stored answer so the links use this server's Grafana;
+    its Explore link. Told afresh from the stored answer so the links use the alert's Grafana;
     the stored annotation text when that is all there is."""
     text = record.get("narrative") or ""
     result = record.get("result")
     if result:
-        from analyzer import narrate
-
         try:
-            text = narrate.render("query", result, fmt="narrative", verbosity="standard",
-                                  grafana_url=grafana_url, loki_uid=loki_uid)
+            text = alert_narrative(result, verbosity="standard", grafana_url=grafana_url, loki_uid=loki_uid)
         except Exception:  # the page still shows the stored narrative
             log.warning("narrative could not be rendered", exc_info=True)
     return narrative_blocks(text)
@@ -590,10 +396,12 @@ def _segments(text: str) -> list[dict[str, Any]]:
 
 
 def verdict(insights: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The top insight as one sentence, with how sure the engine is."""
-    if not insights:
+    """The top insight as one sentence, with how sure the engine is; never one that began after
+    the alert fired."""
+    told = [i for i in insights if not i.get("after_alert")]
+    if not told:
         return None
-    top = insights[0]
+    top = told[0]
     title = str(top.get("title") or top.get("kind") or "").strip()
     sentence = title if title.endswith((".", "!", "?")) else f"{title}."
     return {"text": sentence, "confidence": top.get("confidence"), "service": top.get("service"),
@@ -603,6 +411,7 @@ def verdict(insights: list[dict[str, Any]]) -> dict[str, Any] | None:
 def render_report(
     record: dict[str, Any], grafana_url: str | None, loki_uid: str = "loki-ai-logs"
 ) -> str:
+    """`record` masked already; `grafana_url` the Grafana a browser reaches (unmasked)."""
     report = record.get("report") or {}
     result = record.get("result") or {}
     alert = record.get("alert") or {}
@@ -628,21 +437,55 @@ def render_report(
         graph=graph_svg(report.get("graph") or {}),
         graph_info=report.get("graph") or {},
         grafana_url=grafana_url,
+        annotation=annotation_of(record),
+        window_note=window_note((result.get("metadata") or {}).get("alert_window") or {}),
     )
+
+
+def window_note(window: dict[str, Any]) -> str | None:
+    """Why the window ends before the alert did, when it was cut to the longest allowed."""
+    end = _ns(window.get("uncapped_end"))
+    if not window.get("capped") or end is None:
+        return None
+    return f"cut to {window.get('max_window')}; the alert fired until {_day(end)}, {_clock_ns(end)} UTC"
+
+
+class ResultsUnreachable(AnalyzerError):
+    status = 503
+    code = "RESULTS_UNAVAILABLE"
+    suggestion = "Redis, where this analysis may be stored, cannot be reached; retry once it is back."
+
+
+def stored_analysis(
+    analysis_id: str, svc: Services | None = None, tenant: str | None = None
+) -> dict[str, Any]:
+    """The tenant's record (the caller's by default), 404 when there is none, 503 when it may
+    be out of reach."""
+    from analyzer.alerting.stores import alert_stores
+    from analyzer.infra.results import ResultsUnavailable
+
+    _, results = alert_stores(svc or services())
+    try:
+        record = results.get(analysis_id) if len(analysis_id) <= 64 else None
+    except ResultsUnavailable as exc:
+        raise ResultsUnreachable(str(exc)) from None
+    if record is None or record.get("tenant") != (tenant if tenant is not None else g.tenant):
+        raise NotFound(
+            f"no analysis '{analysis_id[:64]}'",
+            suggestion="List analyses at /api/v1/ai_logs/analyses; ids come from the webhook's answer.",
+        )
+    return record
 
 
 @bp.get("/reports/<analysis_id>")
 @require("query")
 def report_page(analysis_id: str) -> Response:
     from analyzer.infra.privacy import mask
-    from analyzer.worker import alert_stores
 
-    _, results = alert_stores(services())
-    record = results.get(analysis_id) if len(analysis_id) <= 64 else None
-    if record is None or record.get("tenant") not in (None, g.tenant):
-        raise NotFound(f"no analysis '{analysis_id[:64]}'", suggestion="List analyses at /api/v1/ai_logs/analyses.")
+    record = stored_analysis(analysis_id)
     settings = services().settings
-    html = render_report(mask(record), settings.grafana_url, settings.grafana_loki_uid)
+    grafana_url = record.get("grafana_url") or settings.grafana_url
+    html = render_report(mask(record), grafana_url, settings.grafana_loki_uid)
     response = Response(html, mimetype="text/html")
     # the page needs nothing from anywhere: no script, no fetch, styles inline
     response.headers["Content-Security-Policy"] = (

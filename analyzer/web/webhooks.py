@@ -4,18 +4,24 @@ Grafana does not retry a failed delivery at once: it sends the group again at th
 interval (5 minutes by default). So every alert is stored durably (Redis stream or SQLite spool)
 before the 202, and anything that keeps us from storing it is a 5xx, never a 2xx.
 
-One job per alert, keyed by sha256(fingerprint, startsAt): a Grafana retry or a repeated
+One job per alert, keyed by sha256(tenant, fingerprint, startsAt): a Grafana retry or a repeated
 notification of the same firing answers 202 with the existing ids and `duplicate: true`. A
 resolved alert closes its analysis (and, through a job, the end of its Grafana annotation).
 
-Auth is the contact point's: with `webhook_auth` set ("Bearer <token>" or "user:password"), that
-credential; otherwise an API key with the `webhook` scope (open mode: loopback only). With
-`webhook_secret` set, the HMAC-SHA256 signature Grafana computes is checked as well.
+Auth is the contact point's, and the credential decides the tenant, never the caller: the
+`webhook_auth` credential ("Bearer <token>" or "user:password") writes to `default_tenant`; an API
+key with the `webhook` scope writes to its one tenant (a key holding several is refused). An
+`X-Scope-OrgID` naming another tenant is a 403. Open mode (no keys, loopback only) takes the
+header or the default. With `webhook_secret` set, Grafana's HMAC-SHA256 signature is checked too.
+
+Report links go on `public_url` when set (the address the request came to is a container's name
+in a compose stack); the notification's `externalURL` is kept for Explore links.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import time
@@ -25,13 +31,17 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, g, jsonify, request
 
-from analyzer.alerting import Alert, PayloadError, parse_notification
-from analyzer.errors import AnalyzerError, InvalidParameter, Unauthorized
+from analyzer.alerting.notification import Alert, PayloadError, parse_notification
+from analyzer.alerting.records import annotation_of, new_record
+from analyzer.alerting.stores import alert_stores
+from analyzer.errors import AnalyzerError, Forbidden, InvalidParameter, Unauthorized
 from analyzer.infra import metrics
 from analyzer.infra.jobs import Job, QueueUnavailable
+from analyzer.infra.keys import Principal
+from analyzer.infra.results import ResultsUnavailable
 from analyzer.model import format_timestamp, now_ns
 from analyzer.services import Services
-from analyzer.web.auth import apply_rate_limit, authenticate, resolve_tenant
+from analyzer.web.auth import apply_rate_limit, authenticate
 from analyzer.web.context import services
 
 bp = Blueprint("webhooks", __name__)
@@ -55,38 +65,67 @@ class StoreUnavailable(AnalyzerError):
 def contact_point_auth(view: F) -> F:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        settings = services().settings
-        if settings.webhook_auth:
-            check_credential(settings.webhook_auth, request.headers.get("Authorization", ""))
+        svc = services()
+        settings = svc.settings
+        presented = request.headers.get("Authorization", "")
+        if settings.webhook_auth and credential_matches(settings.webhook_auth, presented):
             g.principal = None
             apply_rate_limit(None, "webhook")
-            g.tenant = request.headers.get("X-Scope-OrgID") or settings.default_tenant
+            g.tenant = _checked_tenant(settings.default_tenant, "the AI_LOGS_WEBHOOK_AUTH credential")
+        elif settings.webhook_auth and svc.keys is None:
+            raise Unauthorized(
+                "the webhook credential is missing or wrong",
+                suggestion="Set the contact point's authorization (or basic auth) to the analyzer's "
+                "AI_LOGS_WEBHOOK_AUTH.",
+            )
         else:
             principal = authenticate("webhook")
             g.principal = principal
             apply_rate_limit(principal, "webhook")
-            g.tenant = resolve_tenant(principal)
+            g.tenant = webhook_tenant(principal)
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
 
-def check_credential(expected: str, presented: str) -> None:
+def webhook_tenant(principal: Principal | None) -> str:
+    """The tenant a webhook caller writes to: its key's only tenant. The caller does not choose
+    (the worker reads Loki as this tenant), except in open mode, which is loopback only."""
+    default = services().settings.default_tenant
+    if principal is None:
+        return request.headers.get("X-Scope-OrgID") or default
+    tenant = principal.sole_tenant(default)
+    if tenant is None:
+        raise Forbidden(
+            f"key '{principal.name}' holds several tenants; a webhook key must hold exactly one",
+            code="WEBHOOK_TENANT_AMBIGUOUS",
+            suggestion="Give the contact point a key of its own tenant: "
+            "`ai-logs keys create NAME --tenant TENANT --scope webhook`.",
+        )
+    return _checked_tenant(tenant, f"key '{principal.name}'")
+
+
+def _checked_tenant(tenant: str, holder: str) -> str:
+    asked = request.headers.get("X-Scope-OrgID")
+    if asked and asked != tenant:
+        raise Forbidden(
+            f"{holder} writes alerts to tenant '{tenant}', not '{asked}'",
+            code="TENANT_MISMATCH",
+            suggestion="Drop the X-Scope-OrgID header, or use the webhook key made for that tenant.",
+        )
+    return tenant
+
+
+def credential_matches(expected: str, presented: str) -> bool:
     """`expected` is "Bearer <token>" (or any "<scheme> <credentials>") or "user:password"."""
     if " " in expected.strip():
         wanted = expected.strip()
     else:
         wanted = "Basic " + base64.b64encode(expected.encode()).decode()
-    scheme_ok = presented[: wanted.index(" ")].lower() == wanted[: wanted.index(" ")].lower()
-    value_ok = hmac.compare_digest(
-        presented[wanted.index(" ") :].strip().encode(), wanted[wanted.index(" ") :].strip().encode()
-    )
-    if not (scheme_ok and value_ok):
-        raise Unauthorized(
-            "the webhook credential is missing or wrong",
-            suggestion="Set the contact point's authorization (or basic auth) to the analyzer's "
-            "AI_LOGS_WEBHOOK_AUTH.",
-        )
+    cut = wanted.index(" ")
+    scheme_ok = presented[:cut].lower() == wanted[:cut].lower()
+    value_ok = hmac.compare_digest(presented[cut:].strip().encode(), wanted[cut:].strip().encode())
+    return scheme_ok and value_ok
 
 
 def verify_signature(secret: str, body: bytes, headers: Any, *, signature_headers: tuple[str, ...],
@@ -149,15 +188,16 @@ def grafana_webhook() -> tuple[Response, int]:
             suggestion="Send Grafana's webhook JSON (receiver, status, alerts[] with labels, "
             "startsAt, fingerprint).",
         ) from None
-    report_base = request.host_url.rstrip("/") + "/reports/"
+    report_base = (settings.public_url or request.host_url).rstrip("/") + "/reports/"
     outcomes = []
     for alert in notification.alerts:
+        analysis_id = alert.analysis_id(g.tenant)
         common = {"tenant": g.tenant, "receiver": notification.receiver,
-                  "report_url": report_base + alert.key}
+                  "report_url": report_base + analysis_id, "grafana_url": notification.external_url}
         if alert.status == "firing":
-            outcomes.append(accept_firing(alert, common))
+            outcomes.append(accept_firing(alert, analysis_id, common))
         else:
-            outcomes.append(accept_resolved(alert, common))
+            outcomes.append(accept_resolved(alert, analysis_id, common))
     for outcome in outcomes:
         metrics.WEBHOOKS.labels(status=outcome["outcome"]).inc()
     first = next((o for o in outcomes if o.get("job_id")), outcomes[0])
@@ -169,58 +209,66 @@ def grafana_webhook() -> tuple[Response, int]:
     }), 202
 
 
-def accept_firing(alert: Alert, common: dict[str, Any]) -> dict[str, Any]:
-    from analyzer.worker import alert_stores, new_record
-
+def accept_firing(alert: Alert, analysis_id: str, common: dict[str, Any]) -> dict[str, Any]:
     queue, results = alert_stores(services())
-    job = Job(kind="analyze", analysis_id=alert.key, payload={"alert": alert.to_dict(), **common})
+    job = Job(kind="analyze", analysis_id=analysis_id, payload={"alert": alert.to_dict(), **common})
     try:
-        created: bool | None = results.create(job.analysis_id, new_record(job))
-    except Exception:  # store down: the spooled job creates the record later
+        created: bool | None = results.create(analysis_id, new_record(job))
+    except ResultsUnavailable:  # no store took the record: the job, once stored, carries it
         created = None
     if created is False:
-        existing = results.get(job.analysis_id) or {}
-        return _outcome(alert, existing.get("job_id"), "duplicate", duplicate=True)
+        try:
+            existing = results.get(analysis_id) or {}
+        except ResultsUnavailable:
+            existing = {}
+        return _outcome(alert, analysis_id, existing.get("job_id"), "duplicate", duplicate=True)
     try:
         stored = queue.enqueue(job)
     except QueueUnavailable as exc:
         if created:
-            results.delete(job.analysis_id)  # so that Grafana's re-send is not taken as a repeat
+            with contextlib.suppress(ResultsUnavailable):
+                results.delete(analysis_id)  # so that Grafana's re-send is not taken as a repeat
         raise StoreUnavailable(str(exc)) from None
     if stored.duplicate:
-        return _outcome(alert, stored.job_id, "duplicate", duplicate=True, backend=stored.backend)
-    return _outcome(alert, stored.job_id, "queued", backend=stored.backend)
+        return _outcome(alert, analysis_id, stored.job_id, "duplicate", duplicate=True, backend=stored.backend)
+    return _outcome(alert, analysis_id, stored.job_id, "queued", backend=stored.backend)
 
 
-def accept_resolved(alert: Alert, common: dict[str, Any]) -> dict[str, Any]:
-    from analyzer.worker import alert_stores
-
+def accept_resolved(alert: Alert, analysis_id: str, common: dict[str, Any]) -> dict[str, Any]:
+    """Close the analysis at once when its record can be read; a job ends the Grafana annotation
+    when one was posted (one still to come is posted with its end), or closes the analysis later
+    when the store is out of reach now."""
     queue, results = alert_stores(services())
     ends_at = alert.ends_at or format_timestamp(now_ns())
-    job = Job(kind="resolve", analysis_id=alert.key, payload={"ends_at": ends_at, **common})
+    job = Job(kind="resolve", analysis_id=analysis_id, payload={"ends_at": ends_at, **common})
     try:
-        record = results.get(alert.key)
-    except Exception:  # store down: let the worker close it once it is back
+        record = results.get(analysis_id)
+    except ResultsUnavailable:
         record = {"status": "unknown"}
     if record is None:
-        return _outcome(alert, None, "ignored")  # never seen firing: there is nothing to close
+        return _outcome(alert, analysis_id, None, "ignored")  # never seen firing: nothing to close
     if record.get("resolved"):
-        return _outcome(alert, None, "duplicate", duplicate=True)
+        return _outcome(alert, analysis_id, None, "duplicate", duplicate=True)
     if record["status"] != "unknown":
-        results.update(alert.key, resolved=True, ends_at=ends_at)
-        if not services().settings.grafana_url or record["status"] == "failed":
-            return _outcome(alert, None, "resolved")
+        try:
+            results.update(analysis_id, resolved=True, ends_at=ends_at)
+        except ResultsUnavailable:
+            pass  # the job below closes it
+        else:
+            if not (services().settings.grafana_url and annotation_of(record).get("id")):
+                return _outcome(alert, analysis_id, None, "resolved")
     try:
         stored = queue.enqueue(job)
     except QueueUnavailable as exc:
         raise StoreUnavailable(str(exc)) from None
-    return _outcome(alert, stored.job_id, "resolved", duplicate=stored.duplicate, backend=stored.backend)
+    return _outcome(alert, analysis_id, stored.job_id, "resolved", duplicate=stored.duplicate,
+                    backend=stored.backend)
 
 
-def _outcome(alert: Alert, job_id: str | None, outcome: str, *, duplicate: bool = False,
-             backend: str | None = None) -> dict[str, Any]:
+def _outcome(alert: Alert, analysis_id: str, job_id: str | None, outcome: str, *,
+             duplicate: bool = False, backend: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "analysis_id": alert.key,
+        "analysis_id": analysis_id,
         "job_id": job_id,
         "alertname": alert.name,
         "status": alert.status,
@@ -233,7 +281,5 @@ def _outcome(alert: Alert, job_id: str | None, outcome: str, *, duplicate: bool 
 
 
 def register(app: Flask, services: Services) -> None:
-    from analyzer.worker import alert_stores
-
     alert_stores(services)
     app.register_blueprint(bp)

@@ -1,11 +1,18 @@
 """Alert pipeline test helpers: the recorded Grafana webhook payloads retargeted at the demo
-incident, a local HTTP server standing in for Grafana's annotations API, the app over the demo."""
+incident, a local HTTP server standing in for Grafana's annotations API, the app over the demo,
+a redis-server that keeps its data across a kill, and the recorded-Loki server of tests/loki."""
 
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
+import shutil
+import socket
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,7 +20,8 @@ from typing import Any
 
 from analyzer.config import SAMPLE_LOGS_DIR, Settings
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "grafana_webhook"
+TESTS = Path(__file__).resolve().parent.parent
+FIXTURES = TESTS / "fixtures" / "grafana_webhook"
 # The bundled sample's first incident: redis runs out of memory at 08:11:15 and api, worker and
 # browser fail their cache calls until 08:18:45 (analyzer/sample_logs/ground_truth.json).
 INCIDENT_START = "2026-11-24T08:12:00Z"
@@ -146,3 +154,73 @@ class AlertApp:
                 break
             outcomes.append(worker.handle(job))
         return outcomes
+
+
+def numbered(payload: dict[str, Any], number: int) -> dict[str, Any]:
+    """The same notification for another alert: a fingerprint of its own."""
+    out = copy.deepcopy(payload)
+    for alert in out["alerts"]:
+        alert["fingerprint"] = f"{number:016x}"
+    return out
+
+
+class PersistentRedis:
+    """A real redis-server that keeps its data as the compose stack's does (append-only file,
+    here synced on every write), so that a SIGKILL and a restart lose nothing it acknowledged."""
+
+    def __init__(self, workdir: Path) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        self.binary, self.workdir = binary, workdir
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import redis
+
+        self.proc = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.workdir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis.from_url(self.url, socket_timeout=1)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if client.ping():  # also false while it loads its file
+                    return
+            except redis.RedisError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no final save."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+def recorded_loki_server() -> Any:
+    """The module of tests/loki's server that answers like the recorded Loki 3.5."""
+    spec = importlib.util.spec_from_file_location("recorded_loki", TESTS / "loki" / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    if spec.name in sys.modules:
+        return sys.modules[spec.name]
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module

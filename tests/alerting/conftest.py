@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alert_helpers import AlertApp, GrafanaStub, make_settings, start_grafana
+from alert_helpers import (
+    AlertApp,
+    GrafanaStub,
+    PersistentRedis,
+    make_settings,
+    recorded_loki_server,
+    start_grafana,
+)
 
 
 @pytest.fixture
@@ -30,3 +37,39 @@ def make_app(tmp_path: Path) -> Any:
         return AlertApp(create_app(settings, services=services), services)
 
     return build
+
+
+@pytest.fixture
+def durable_redis(tmp_path: Path) -> Iterator[PersistentRedis]:
+    server = PersistentRedis(tmp_path / "redis")
+    server.workdir.mkdir()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def recorded_loki() -> Iterator[Any]:
+    """A Loki that answers from tests/fixtures/loki/: every log query_range is sliced from the
+    recorded error lines of api and anythingllm (05:12-05:42 UTC on 24 Nov 2026), and metric
+    queries get recorded metric answers of the right kind (tests/fixtures/loki_scale): these
+    tests are about the alert flow around an analysis, not the analysis."""
+    import json
+    import threading
+
+    server_module = recorded_loki_server()
+    exchanges = [json.loads(p.read_text()) for p in sorted(server_module.LOKI_FIXTURES.glob("*.json"))]
+    loki = server_module.RecordedLoki(exchanges)
+    loki.pages_from = server_module.load_exchange("query_range_json_level_error")
+    loki.metrics_from = {
+        "/loki/api/v1/query_range": json.loads(
+            (server_module.SCALE_FIXTURES / "count_by_service_level_1m.json").read_text()),
+        "/loki/api/v1/query": json.loads(
+            (server_module.SCALE_FIXTURES / "totals_instant.json").read_text()),
+    }
+    server = server_module._QuietServer(("127.0.0.1", 0), server_module._handler(loki))
+    loki.url = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
+    yield loki
+    server.shutdown()
+    server.server_close()

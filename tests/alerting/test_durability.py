@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from alert_helpers import load_payload, retarget
+from alert_helpers import load_payload, numbered, retarget
 
 WORKER = Path(__file__).resolve().parent / "worker_process.py"
 REPO = Path(__file__).resolve().parents[2]
@@ -91,10 +91,17 @@ def test_with_redis_down_jobs_are_spooled_and_processed_after_recovery(
         assert record["status"] == "done"
         assert record["job_id"] == answer["job_id"]
     assert len(grafana.annotations("POST")) == 3
-    # the records live in Redis now that it is back
+    # the records written locally during the outage move to Redis now that it is back (once the
+    # second during which Redis is not asked after a failure has passed)
+    results = app.services.extras["results"]
+    deadline = time.monotonic() + 10
+    while results.local.ids(10) and time.monotonic() < deadline:
+        results.reconcile()
+        time.sleep(0.2)
     import redis
 
     assert redis.Redis.from_url(redis_url).zcard("ai-logs:analyses") == 3
+    assert results.local.ids(10) == []
 
 
 def test_a_repeat_during_the_outage_is_still_one_job(make_app, redis_server, redis_url: str) -> None:
@@ -108,3 +115,67 @@ def test_a_repeat_during_the_outage_is_still_one_job(make_app, redis_server, red
     assert again["duplicate"] is True
     assert again["job_id"] == first["job_id"]
     assert app.services.extras["jobs"].counts()["spool"] == {"ready": 1}
+
+
+def test_with_redis_away_the_list_is_served_from_the_local_store_and_says_so(
+    make_app, redis_server, redis_url: str
+) -> None:
+    app = make_app(redis_url=redis_url)
+    before = app.post_alerts(firing()).get_json()["analysis_id"]  # kept in Redis
+    redis_server.stop()
+    try:
+        during = app.post_alerts(numbered(firing(), 2)).get_json()["analysis_id"]
+        listed = app.client.get("/api/v1/ai_logs/analyses")
+        assert listed.status_code == 200
+        body = listed.get_json()
+        assert [a["id"] for a in body["analyses"]] == [during]
+        assert body["complete"] is False and body["notice"]["code"] == "RESULTS_PARTIAL"
+        unreachable = app.client.get(f"/api/v1/ai_logs/analyses/{before}")
+        assert unreachable.status_code == 503
+        assert unreachable.get_json()["error"]["code"] == "RESULTS_UNAVAILABLE"
+        assert app.client.get(f"/api/v1/ai_logs/analyses/{during}").status_code == 200
+    finally:
+        redis_server.start()
+
+
+def test_a_redis_outage_in_the_middle_of_a_job_burns_none_of_its_attempts(
+    make_app, grafana, durable_redis
+) -> None:
+    app = make_app(redis_url=durable_redis.url, grafana_url=grafana.url, job_max_attempts=1)
+    analysis_id = app.post_alerts(firing()).get_json()["analysis_id"]
+    worker = app.worker()
+    job = worker.queue.take(worker.consumer)
+    assert job is not None and job.backend == "redis"
+
+    durable_redis.kill()
+    assert worker.handle(job) == "deferred"
+    durable_redis.start()
+
+    outcomes = []
+    deadline = time.monotonic() + 30
+    while "done" not in outcomes and time.monotonic() < deadline:
+        again = worker.queue.take(worker.consumer, wait_seconds=1.0)  # after the claim timeout
+        if again is not None:
+            outcomes.append(worker.handle(again))
+    assert outcomes == ["done"]
+    record = app.client.get(f"/api/v1/ai_logs/analyses/{analysis_id}").get_json()
+    assert record["status"] == "done" and record["attempts"] == 2
+    assert len(grafana.annotations("POST")) == 1
+
+
+def test_a_failure_while_redis_is_away_is_recorded_and_listed(make_app, redis_server, redis_url: str) -> None:
+    app = make_app(redis_url=redis_url, loki_url="http://127.0.0.1:1", source_path=None,
+                   loki_retries=0, job_max_attempts=1)
+    redis_server.stop()
+    try:
+        analysis_id = app.post_alerts(firing()).get_json()["analysis_id"]
+        assert app.drain() == ["dead"]
+        failed = app.client.get("/api/v1/ai_logs/analyses?status=failed").get_json()
+        assert [a["id"] for a in failed["analyses"]] == [analysis_id]
+        assert failed["analyses"][0]["error"].startswith("SourceUnavailable")
+    finally:
+        redis_server.start()
+    time.sleep(1.1)  # Redis is asked again a second after it last failed
+    assert app.services.extras["results"].reconcile() == 1
+    failed = app.client.get("/api/v1/ai_logs/analyses?status=failed").get_json()
+    assert failed["complete"] is True and [a["id"] for a in failed["analyses"]] == [analysis_id]

@@ -65,6 +65,7 @@ def incident_report(
     starts = format_timestamp(instant_ns(incident["start"]) + 45 * NS_PER_SECOND)
     ends = format_timestamp(instant_ns(incident["end"]) + 45 * NS_PER_SECOND)
     payload = load_payload("alerting_single_firing.json")
+    payload["externalURL"] = grafana.url  # the Grafana a browser reaches, for the Explore links
     fired = httpx.post(f"{base}/webhooks/grafana", json=retarget(payload, starts_at=starts, labels={"service": "api"}))
     httpx.post(f"{base}/webhooks/grafana",
                json=retarget(payload, starts_at=starts, labels={"service": "api"}, status="resolved", ends_at=ends))

@@ -11,9 +11,10 @@ import re
 
 from alert_helpers import INCIDENT_END, load_payload, retarget
 
+from analyzer.alerting.report import error_timeline
 from analyzer.config import SAMPLE_LOGS_DIR
 from analyzer.model import NS_PER_SECOND, LogRecord, Severity, instant_ns
-from analyzer.web.reports import error_timeline, graph_svg, render_report, timeline_svg
+from analyzer.web.reports import graph_svg, render_report, timeline_svg
 
 T0 = instant_ns("2026-11-24T08:00:07Z")
 

@@ -93,7 +93,7 @@ def test_a_repeated_delivery_after_the_analysis_makes_no_second_one(make_app, gr
     assert len(grafana.annotations("POST")) == 1
 
 
-def test_grafana_failures_are_retried_then_dead_lettered(make_app, grafana, backend_settings) -> None:
+def test_grafana_failures_are_retried_and_leave_the_analysis_done(make_app, grafana, backend_settings) -> None:
     grafana.fail_with = 500
     app = make_app(grafana_url=grafana.url, job_max_attempts=2, job_claim_idle_seconds=1,
                    **backend_settings)
@@ -105,12 +105,37 @@ def test_grafana_failures_are_retried_then_dead_lettered(make_app, grafana, back
         if job is None:
             break
         outcomes.append(worker.handle(job))
-    assert outcomes == ["retry", "dead"]
+    assert outcomes == ["retry", "done"]
     assert len(grafana.annotations("POST")) == 2
-    failed = app.client.get("/api/v1/ai_logs/analyses?status=failed").get_json()
-    assert [a["id"] for a in failed["analyses"]] == [analysis_id]
-    assert "Grafana answered 500" in failed["analyses"][0]["error"]
-    assert failed["analyses"][0]["attempts"] == 2
+    record = app.client.get(f"/api/v1/ai_logs/analyses/{analysis_id}").get_json()
+    assert record["status"] == "done" and record["result"]["insights"]
+    assert record["annotation"]["status"] == "failed"
+    assert record["annotation"]["attempts"] == 2
+    assert "Grafana answered 500" in record["annotation"]["error"]
+    assert app.client.get("/api/v1/ai_logs/analyses?status=failed").get_json()["count"] == 0
+
+
+def test_a_refused_token_is_not_retried_and_the_analysis_is_done(make_app, grafana) -> None:
+    grafana.fail_with = 401
+    app = make_app(grafana_url=grafana.url)  # no GRAFANA_TOKEN
+    analysis_id = app.post_alerts(firing()).get_json()["analysis_id"]
+    assert app.drain() == ["done"]
+    assert len(grafana.annotations("POST")) == 1
+    record = app.client.get(f"/api/v1/ai_logs/analyses/{analysis_id}").get_json()
+    assert record["status"] == "done"
+    assert record["annotation"]["status"] == "failed"
+    assert "GRAFANA_TOKEN is not set" in record["annotation"]["error"]
+    page = app.client.get(f"/reports/{analysis_id}").get_data(as_text=True)
+    assert "Grafana answered 401" in page
+
+
+def test_without_grafana_the_annotation_is_disabled(make_app) -> None:
+    app = make_app()
+    analysis_id = app.post_alerts(firing()).get_json()["analysis_id"]
+    assert app.drain() == ["done"]
+    record = app.client.get(f"/api/v1/ai_logs/analyses/{analysis_id}").get_json()
+    assert record["annotation"] == {"status": "disabled", "attempts": 0, "error": "GRAFANA_URL is not set",
+                                    "id": None}
 
 
 def test_the_retry_reuses_the_stored_analysis(make_app, grafana) -> None:

@@ -2,7 +2,7 @@
 
     python worker_process.py DATA_DIR REDIS_URL|- GRAFANA_URL NAME [PAUSE_FILE PAUSE_SECONDS]
 
-With PAUSE_FILE the log source writes that file when the analysis starts reading and then
+With PAUSE_FILE the log source writes that file when the analysis starts reading its window and
 sleeps PAUSE_SECONDS: the moment the test kills the process, mid-job.
 """
 
@@ -20,16 +20,16 @@ from analyzer.worker import Worker
 
 
 class PausingSource:
-    """The real file source, holding its first fetch long enough to be killed during it."""
+    """The real file source, holding its first read long enough to be killed during it."""
 
     def __init__(self, inner: Any, marker: Path, seconds: float) -> None:
         self.inner, self.marker, self.seconds = inner, marker, seconds
         self.name = inner.name
 
-    def fetch(self, query: Any, **kwargs: Any) -> Any:
-        self.marker.write_text("fetching\n")
+    def read_window(self, query: Any, **kwargs: Any) -> Any:
+        self.marker.write_text("reading\n")
         time.sleep(self.seconds)
-        return self.inner.fetch(query, **kwargs)
+        return self.inner.read_window(query, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

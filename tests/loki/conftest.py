@@ -66,6 +66,9 @@ class RecordedLoki:
     requests: list[SeenRequest] = field(default_factory=list)
     scripted: dict[str, list[Answer]] = field(default_factory=dict)
     pages_from: dict[str, Any] | None = None  # a recorded streams exchange to slice
+    # recorded metric answers served for metric queries never recorded (by path): answers of
+    # the right kind, not of the question, for tests of what surrounds an analysis
+    metrics_from: dict[str, dict[str, Any]] = field(default_factory=dict)
     delay: float = 0.0
     url: str = ""
 
@@ -91,6 +94,9 @@ class RecordedLoki:
         queue = self.scripted.get(seen.path)
         if queue:
             return queue.pop(0) if len(queue) > 1 else queue[0]
+        is_metric = seen.path.endswith("/query") or "step" in seen.params
+        if is_metric and seen.path in self.metrics_from and self._match(seen) is None:
+            return Answer.from_exchange(self.metrics_from[seen.path])
         if self.pages_from is not None and seen.path == "/loki/api/v1/query_range":
             return self._page(seen)
         exchange = self._match(seen)

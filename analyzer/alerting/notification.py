@@ -1,8 +1,11 @@
-"""Grafana alert notifications -> what to analyse: the alerts, their ids, filters and window.
+"""Grafana alert notifications: the alerts they carry and the id of each alert's analysis.
 
 Pure functions over the webhook body, so the web layer, the worker and the tests agree on what an
 alert means. One job per alert: a grouped notification of three alerts makes three analyses,
 because each alert has its own labels (services), start time and life cycle (resolved apart).
+
+An analysis id belongs to one tenant: the same fingerprint and start posted by two tenants are two
+analyses, so one tenant can neither pre-empt another's alert nor learn that it exists.
 """
 
 from __future__ import annotations
@@ -13,29 +16,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from analyzer.analysis.insight import Insight
-from analyzer.model import (
-    NS_PER_SECOND,
-    Mode,
-    Query,
-    format_timestamp,
-    instant_ns,
-    parse_duration,
-)
+from analyzer.model import instant_ns
 
-# Labels that name the services to read, most specific first (Loki, Kubernetes, Prometheus).
-SERVICE_LABELS = ("service", "service_name", "app", "app_kubernetes_io_name", "container", "job")
-# Labels that carry an id the analysis should follow; the first spelling found wins.
-ID_LABELS = {
-    "workspace_id": ("workspace_id", "workspace"),
-    "correlation_id": ("correlation_id",),
-    "conversation_id": ("conversation_id",),
-    "session_id": ("session_id",),
-    "user_id": ("user_id",),
-}
 # Grafana writes the zero time of Go for an alert that has not ended.
 _ZERO_TIME = "0001-01-01T00:00:00Z"
-_SAFE_LABEL_VALUE = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
+# Loki takes nanosecond epochs in an int64: a later start cannot be read.
+_LATEST_NS = 2**63 - 1
+_URL_MAX = 2048
 
 
 class PayloadError(ValueError):
@@ -60,10 +47,9 @@ class Alert:
     def name(self) -> str:
         return self.labels.get("alertname") or self.annotations.get("summary") or "alert"
 
-    @property
-    def key(self) -> str:
-        """The analysis id: a Grafana retry or repeat of the same firing maps to the same id."""
-        return alert_key(self.fingerprint, self.starts_at)
+    def analysis_id(self, tenant: str) -> str:
+        """A Grafana retry or repeat of the same firing maps to the same id, in one tenant."""
+        return alert_key(tenant, self.fingerprint, self.starts_at)
 
     @property
     def starts_ns(self) -> int:
@@ -102,8 +88,8 @@ class Notification:
     external_url: str = ""
 
 
-def alert_key(fingerprint: str, starts_at: str) -> str:
-    digest = hashlib.sha256(f"{fingerprint}\n{starts_at}".encode()).hexdigest()
+def alert_key(tenant: str, fingerprint: str, starts_at: str) -> str:
+    digest = hashlib.sha256(f"{tenant}\n{fingerprint}\n{starts_at}".encode()).hexdigest()
     return f"an_{digest[:24]}"
 
 
@@ -122,7 +108,7 @@ def parse_notification(body: object) -> Notification:
         org_id=int(org) if isinstance(org, int | float) else None,
         alerts=alerts,
         group_key=str(body.get("groupKey") or ""),
-        external_url=str(body.get("externalURL") or ""),
+        external_url=_browser_url(body.get("externalURL")),
     )
 
 
@@ -137,16 +123,18 @@ def _parse_alert(item: object, index: int) -> Alert:
     annotations = _string_map(item.get("annotations"), f"{where}.annotations")
     starts_at = str(item.get("startsAt") or "")
     try:
-        instant_ns(starts_at)
-    except ValueError as exc:
-        raise PayloadError(f"{where}.startsAt is not an RFC 3339 time: {starts_at!r}") from exc
+        starts_ns = instant_ns(starts_at)
+    except (ValueError, OverflowError) as exc:
+        raise PayloadError(f"{where}.startsAt is not an RFC 3339 time: {starts_at[:40]!r}") from exc
+    if starts_ns > _LATEST_NS:
+        raise PayloadError(f"{where}.startsAt must be before the year 2262, not {starts_at[:40]!r}")
     ends_at = str(item.get("endsAt") or "") or None
     if ends_at and (ends_at.startswith(_ZERO_TIME[:4]) or status == "firing"):
         ends_at = None  # Go's zero time, or the predicted end Alertmanager puts on firing alerts
     if ends_at:
         try:
             instant_ns(ends_at)
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:
             raise PayloadError(f"{where}.endsAt is not an RFC 3339 time: {ends_at!r}") from exc
     fingerprint = str(item.get("fingerprint") or "") or _labels_fingerprint(labels)
     values = item.get("values") if isinstance(item.get("values"), dict) else {}
@@ -191,72 +179,13 @@ def _query_value(url: str, name: str) -> str | None:
     return values[0] if values else None
 
 
-def alert_services(alert: Alert) -> list[str]:
-    """Services named by the alert's labels; `a|b` regex alternations are split."""
-    found: list[str] = []
-    for label in SERVICE_LABELS:
-        value = alert.labels.get(label, "")
-        for part in re.split(r"[|,]", value):
-            part = part.strip()
-            if part and _SAFE_LABEL_VALUE.match(part) and part not in found:
-                found.append(part)
-        if found:
-            break
-    return found
-
-
-def alert_ids(alert: Alert) -> dict[str, str]:
-    ids: dict[str, str] = {}
-    for field_name, labels in ID_LABELS.items():
-        for label in labels:
-            value = alert.labels.get(label, "").strip()
-            if value and len(value) <= 64 and _SAFE_LABEL_VALUE.match(value):
-                ids[field_name] = value
-                break
-    return ids
-
-
-def analysis_window(
-    alert: Alert, *, lookback: str, now_ns: int, resolved_at_ns: int | None = None
-) -> tuple[int, int]:
-    """From startsAt minus the lookback to now (or to the end of a resolved alert).
-
-    When the clock is before the alert (a replayed log file, a skewed host), the window still
-    covers the lookback on both sides of the start, so there is always something to read.
-    """
-    span = parse_duration(lookback) * NS_PER_SECOND
-    start = alert.starts_ns - span
-    end = resolved_at_ns or now_ns
-    if end <= alert.starts_ns:
-        end = alert.starts_ns + span
-    return start, end
-
-
-def alert_query(
-    alert: Alert, *, lookback: str, now_ns: int, resolved_at_ns: int | None = None
-) -> Query:
-    start, end = analysis_window(alert, lookback=lookback, now_ns=now_ns, resolved_at_ns=resolved_at_ns)
-    return Query(
-        mode=Mode.TROUBLESHOOT,
-        services=alert_services(alert),
-        start=format_timestamp(start),
-        end=format_timestamp(end),
-        cache=False,
-        expand_dependencies=True,
-        **alert_ids(alert),
-    )
-
-
-def focus_on_alert(insights: list[Insight], starts_ns: int) -> list[Insight]:
-    """With several incidents in the window, the alert's own comes first: the root cause whose
-    evidence is nearest the moment the alert fired leads, the rest keep their order."""
-    causes = [i for i in insights if i.kind == "root_cause"]
-    if len(causes) < 2:
-        return insights
-
-    def distance(insight: Insight) -> int:
-        first, last = insight.evidence.first_seen_ns, insight.evidence.last_seen_ns
-        return 0 if first <= starts_ns <= last else min(abs(starts_ns - first), abs(starts_ns - last))
-
-    lead = min(causes, key=distance)
-    return [lead, *(i for i in insights if i is not lead)]
+def _browser_url(value: object) -> str:
+    """Grafana's `externalURL` (its root URL as a browser reaches it) when it is a plain http(s)
+    URL; anything else is dropped, since it ends up in links on the report page."""
+    text = str(value or "").strip()
+    parts = urlparse(text)
+    if len(text) > _URL_MAX or parts.scheme not in ("http", "https") or not parts.netloc:
+        return ""
+    if any(c.isspace() or ord(c) < 32 for c in text):
+        return ""
+    return text.rstrip("/")
