@@ -53,6 +53,17 @@ class Settings:
     embedded_worker: bool = True
     host: str = "127.0.0.1"
     port: int = 8080
+    # Loki behind a gateway or Grafana Cloud Logs (logcli's options and LOKI_* variables)
+    loki_username: str | None = None
+    loki_password: str | None = None
+    loki_bearer_token: str | None = None
+    loki_bearer_token_file: str | None = None
+    loki_auth_header: str = "Authorization"
+    loki_ca_cert: str | None = None
+    loki_client_cert: str | None = None
+    loki_client_key: str | None = None
+    loki_tls_skip_verify: bool = False
+    loki_service_label: str | None = None  # None: `service`, else `service_name`, per tenant
 
     @property
     def open_mode(self) -> bool:
@@ -63,7 +74,11 @@ class Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
+# earlier entries lose to later ones: LOKI_URL over logcli's LOKI_ADDR, AI_LOGS_DEFAULT_TENANT
+# over LOKI_ORG_ID
 _ENV = {
+    "LOKI_ADDR": "loki_url",
+    "LOKI_ORG_ID": "default_tenant",
     "LOKI_URL": "loki_url",
     "REDIS_URL": "redis_url",
     "AI_LOGS_API_KEYS_FILE": "api_keys_file",
@@ -81,6 +96,16 @@ _ENV = {
     "AI_LOGS_PRICES_FILE": "prices_file",
     "AI_LOGS_DEFAULT_TENANT": "default_tenant",
     "AI_LOGS_FILE_CLOCK": "file_clock",
+    "LOKI_USERNAME": "loki_username",
+    "LOKI_PASSWORD": "loki_password",
+    "LOKI_BEARER_TOKEN": "loki_bearer_token",
+    "LOKI_BEARER_TOKEN_FILE": "loki_bearer_token_file",
+    "LOKI_AUTH_HEADER": "loki_auth_header",
+    "LOKI_CA_CERT_PATH": "loki_ca_cert",
+    "LOKI_CLIENT_CERT_PATH": "loki_client_cert",
+    "LOKI_CLIENT_KEY_PATH": "loki_client_key",
+    "LOKI_TLS_SKIP_VERIFY": "loki_tls_skip_verify",
+    "AI_LOGS_LOKI_SERVICE_LABEL": "loki_service_label",
 }
 
 

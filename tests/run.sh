@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh machine: installs what the tests need
-# (redis-server and Chromium from apt, the LogQL grammar from npm, the package into .venv),
+# (redis-server, Chromium, openssl from apt, the LogQL grammar from npm, the package into .venv),
 # then lints the repository's config-as-code and runs pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +12,7 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v node >/dev/null || need_apt+=(nodejs npm)
+command -v openssl >/dev/null || need_apt+=(openssl)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing from apt: ${need_apt[*]}"
   as_root apt-get update -qq

@@ -88,7 +88,7 @@ def open_tail(
     if isinstance(source, LokiSource):
         return LokiTail(
             source.url,
-            logql.log_query(query),
+            logql.log_query(query, service_label=source.service_label(tenant)),
             tenant=tenant or source.default_tenant,
             start_ns=start_ns,
             limit=limit,
