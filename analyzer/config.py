@@ -17,6 +17,15 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SAMPLE_LOGS_DIR = PACKAGE_DIR / "sample_logs"
 
 
+def default_state_dir(env: dict[str, str] | None = None) -> str:
+    """One per-user state directory (XDG), so a `serve` and a `worker` started in different
+    directories share the spool, results and registry: `$XDG_STATE_HOME/ai-logs`, else
+    `~/.local/state/ai-logs`."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return str(Path(base) / "ai-logs")
+
+
 @dataclass(frozen=True)
 class Settings:
     loki_url: str | None = None
@@ -27,7 +36,8 @@ class Settings:
     grafana_token: str | None = None
     grafana_loki_uid: str = "loki-ai-logs"  # the provisioned Loki datasource, for Explore links
     default_tenant: str = "fake"  # Loki's tenant when auth is off
-    data_dir: str = "var"  # SQLite spool, registry and results when Redis is absent
+    # SQLite spool, registry and results when Redis is absent
+    data_dir: str = field(default_factory=default_state_dir)
     cache_ttl: int = 30  # seconds, for windows relative to now
     cache_ttl_absolute: int = 3600  # seconds, for windows that ended in the past
     cache_bucket_seconds: int = 10
