@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import sys
-
-PROGRESS_FROM_LINES = 200_000
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,30 +40,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    from analyzer.cli.progress import TerminalProgress
     from analyzer.demo import generate
-    from analyzer.model import parse_duration
 
-    show_progress = False
-    with contextlib.suppress(ValueError):  # generate() reports a bad duration
-        show_progress = args.rate * parse_duration(args.duration) / 60 > PROGRESS_FROM_LINES
-
-    def progress(done: int, total: int) -> None:
-        print(
-            f"\rgenerating minute {done}/{total}",
-            end="" if done < total else "\n",
-            file=sys.stderr,
-            flush=True,
+    with TerminalProgress(enabled=not args.json) as progress:
+        truth = generate(
+            args.out,
+            seed=args.seed,
+            start=args.start,
+            duration=args.duration,
+            rate=args.rate,
+            incidents=args.incidents,
+            progress=lambda done, total: progress(done, total, "generating minutes"),
         )
-
-    truth = generate(
-        args.out,
-        seed=args.seed,
-        start=args.start,
-        duration=args.duration,
-        rate=args.rate,
-        incidents=args.incidents,
-        progress=progress if show_progress else None,
-    )
     summary = {
         "out": args.out,
         "files": truth["files"],

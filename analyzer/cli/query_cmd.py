@@ -83,7 +83,7 @@ def build_query(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyzer.cli.progress import Progress
+    from analyzer.cli.progress import TerminalProgress, attach
     from analyzer.querying import respond
     from analyzer.services import build_services
 
@@ -91,9 +91,10 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     if args.json:
         note_sample(settings)
-    with Progress(enabled=not args.json) as progress:
+    with TerminalProgress(enabled=not args.json) as progress:
         progress.say(f"reading logs from {source_description(settings)}")
         services = build_services(settings)
+        attach(services.source, progress)
         body = respond(services, query, tenant=settings.default_tenant)
     if args.json:
         print_json(body)

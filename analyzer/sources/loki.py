@@ -14,7 +14,7 @@ import re
 import ssl
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -108,6 +108,8 @@ class LokiSource:
         self.backoff = backoff
         self.max_entries = max_entries
         self.forced_service_label = service_label
+        # progress(done, total, label) of long reads: nanoseconds of the window covered
+        self.progress: Callable[[int, int, str], None] | None = None
         self._service_labels: dict[str, tuple[float, str]] = {}
         self._service_labels_lock = threading.Lock()
         headers = {"User-Agent": "ai-logs-analyzer"}
@@ -321,6 +323,9 @@ class LokiSource:
             if len(page) < ask:
                 break  # Loki had nothing more in [low, high)
             last = page[-1].timestamp_ns
+            if self.progress is not None:
+                covered = end_ns - last if backward else last - start_ns
+                self.progress(covered, end_ns - start_ns, "reading Loki")
             if not fresh:
                 # a full page of one nanosecond already seen: step past it
                 if backward:
