@@ -24,7 +24,7 @@ if [ -f analyzer/lint/logql_grammar/package-lock.json ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test,ml]'
 
 .venv/bin/ruff check -q analyzer tests bench
 .venv/bin/ai-logs lint
