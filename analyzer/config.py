@@ -119,6 +119,18 @@ _ENV = {
 }
 
 
+# secrets injected as files (compose volumes, Docker/Kubernetes secrets): VAR_FILE names a file
+# whose content is the value; the variable itself wins when both are set
+_SECRET_FILES = {"GRAFANA_TOKEN_FILE": "grafana_token"}
+
+
+def _read_secret(var: str, path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"{var}={path} cannot be read: {exc.strerror or exc}") from None
+
+
 def _coerce(name: str, value: Any) -> Any:
     kinds = {f.name: f.type for f in fields(Settings)}
     kind = str(kinds[name])
@@ -149,5 +161,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
     for var, name in _ENV.items():
         if env.get(var):
             values[name] = _coerce(name, env[var])
+    for var, name in _SECRET_FILES.items():
+        if env.get(var) and not values.get(name):
+            values[name] = _read_secret(var, env[var]) or None
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)
