@@ -53,6 +53,7 @@ _WINDOW_HINTS = (
 )
 _RULER_LOCAL_STORE = "unsupported in rule local store"
 SERVICE_LABEL_TTL = 600.0  # seconds a tenant's discovered service label is reused
+SERVICE_LABEL_RETRY = 60.0  # seconds before asking again when /labels did not answer
 
 
 @dataclass(slots=True)
@@ -112,14 +113,14 @@ class LokiSource:
         self.progress: Callable[[int, int, str], None] | None = None
         self._service_labels: dict[str, tuple[float, str]] = {}
         self._service_labels_lock = threading.Lock()
-        headers = {"User-Agent": "ai-logs-analyzer"}
-        if auth is not None:
-            headers.update(auth.headers())
+        # a gateway's auth and TLS apply to every connection, the live tail's included
+        self.auth_headers = auth.headers() if auth is not None else {}
+        self.tls = tls
         self._client = httpx.Client(
             base_url=self.url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             transport=transport,
-            headers=headers,
+            headers={"User-Agent": "ai-logs-analyzer", **self.auth_headers},
             verify=tls if tls is not None else True,
             event_hooks=client_hooks(),  # the request's X-Correlation-ID goes on to Loki
         )
@@ -416,15 +417,18 @@ class LokiSource:
             cached = self._service_labels.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
+        ttl = SERVICE_LABEL_TTL
         try:
             names = self.labels(tenant=key)
         except AnalyzerError as exc:
             if exc.code == SourceUnavailable.code:
                 raise  # Loki is down: the query that needs the label fails the same way
-            names = []  # a gateway that hides /labels: the shipped pipelines' `service`
+            # a gateway that hides /labels, or a slow answer: the shipped pipelines' `service`,
+            # asked again soon
+            names, ttl = [], SERVICE_LABEL_RETRY
         label = logql.service_label_from(names)
         with self._service_labels_lock:
-            self._service_labels[key] = (now + SERVICE_LABEL_TTL, label)
+            self._service_labels[key] = (now + ttl, label)
         return label
 
     def series(

@@ -62,6 +62,20 @@ def test_loki_is_asked_with_logql_from_the_query_builder_and_the_tenant(
     assert int(sent.params["start"]) >= before
 
 
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [({"loki_bearer_token": "glc_token"}, "Bearer glc_token"),
+     ({"loki_username": "tenant-a", "loki_password": "pw"}, "Basic dGVuYW50LWE6cHc=")],
+)  # fmt: skip
+def test_the_tail_authenticates_as_the_source_does(
+    serve_app, recorded_tail: RecordedTail, settings: dict, expected: str
+):
+    app = serve_app(loki_url=recorded_tail.url, **settings)
+    with app.stream("services=api") as ws:
+        receive_until(ws, of_type("log"))
+    assert recorded_tail.tails[0].headers["authorization"] == expected
+
+
 def test_start_is_passed_to_loki_and_its_history_replays_first(
     serve_app, recorded_tail: RecordedTail
 ):
