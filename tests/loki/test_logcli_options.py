@@ -129,9 +129,15 @@ def test_a_bearer_token_file_is_read(recorded_loki, monkeypatch, tmp_path, how: 
     assert {r.headers["authorization"] for r in recorded_loki.requests} == {"Bearer from-file"}
 
 
-def test_loki_auth_header_names_the_header_the_token_goes_in(recorded_loki, monkeypatch) -> None:
-    monkeypatch.setenv("LOKI_AUTH_HEADER", "X-Gateway-Auth")
-    assert query(recorded_loki, "--addr", recorded_loki.url, "--bearer-token", "t") == 0
+@pytest.mark.parametrize("how", ["env", "flag"])
+def test_the_auth_header_names_the_header_the_token_goes_in(recorded_loki, monkeypatch,
+                                                            how: str) -> None:
+    args = ["--addr", recorded_loki.url, "--bearer-token", "t"]
+    if how == "env":
+        monkeypatch.setenv("LOKI_AUTH_HEADER", "X-Gateway-Auth")
+    else:
+        args += ["--auth-header", "X-Gateway-Auth"]
+    assert query(recorded_loki, *args) == 0
     assert {r.headers["x-gateway-auth"] for r in recorded_loki.requests} == {"Bearer t"}
     assert all("authorization" not in r.headers for r in recorded_loki.requests)
 
