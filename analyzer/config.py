@@ -17,6 +17,15 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 SAMPLE_LOGS_DIR = PACKAGE_DIR / "sample_logs"
 
 
+def default_state_dir(env: dict[str, str] | None = None) -> str:
+    """One per-user state directory (XDG), so a `serve` and a `worker` started in different
+    directories share the spool, results and registry: `$XDG_STATE_HOME/ai-logs`, else
+    `~/.local/state/ai-logs`."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return str(Path(base) / "ai-logs")
+
+
 @dataclass(frozen=True)
 class Settings:
     loki_url: str | None = None
@@ -27,7 +36,8 @@ class Settings:
     grafana_token: str | None = None
     grafana_loki_uid: str = "loki-ai-logs"  # the provisioned Loki datasource, for Explore links
     default_tenant: str = "fake"  # Loki's tenant when auth is off
-    data_dir: str = "var"  # SQLite spool, registry and results when Redis is absent
+    # SQLite spool, registry and results when Redis is absent
+    data_dir: str = field(default_factory=default_state_dir)
     cache_ttl: int = 30  # seconds, for windows relative to now
     cache_ttl_absolute: int = 3600  # seconds, for windows that ended in the past
     cache_bucket_seconds: int = 10
@@ -57,6 +67,17 @@ class Settings:
     embedded_worker: bool = True
     host: str = "127.0.0.1"
     port: int = 8080
+    # Loki behind a gateway or Grafana Cloud Logs (logcli's options and LOKI_* variables)
+    loki_username: str | None = None
+    loki_password: str | None = None
+    loki_bearer_token: str | None = None
+    loki_bearer_token_file: str | None = None
+    loki_auth_header: str = "Authorization"
+    loki_ca_cert: str | None = None
+    loki_client_cert: str | None = None
+    loki_client_key: str | None = None
+    loki_tls_skip_verify: bool = False
+    loki_service_label: str | None = None  # None: `service`, else `service_name`, per tenant
 
     @property
     def open_mode(self) -> bool:
@@ -67,7 +88,11 @@ class Settings:
         return replace(self, **{k: v for k, v in overrides.items() if v is not None})
 
 
+# earlier entries lose to later ones: LOKI_URL over logcli's LOKI_ADDR, AI_LOGS_DEFAULT_TENANT
+# over LOKI_ORG_ID
 _ENV = {
+    "LOKI_ADDR": "loki_url",
+    "LOKI_ORG_ID": "default_tenant",
     "LOKI_URL": "loki_url",
     "REDIS_URL": "redis_url",
     "AI_LOGS_API_KEYS_FILE": "api_keys_file",
@@ -88,7 +113,29 @@ _ENV = {
     "AI_LOGS_LOKI_SELECTOR": "loki_selector",
     "AI_LOGS_PUBLIC_URL": "public_url",
     "AI_LOGS_ALERT_MAX_WINDOW": "alert_max_window",
+    "LOKI_USERNAME": "loki_username",
+    "LOKI_PASSWORD": "loki_password",
+    "LOKI_BEARER_TOKEN": "loki_bearer_token",
+    "LOKI_BEARER_TOKEN_FILE": "loki_bearer_token_file",
+    "LOKI_AUTH_HEADER": "loki_auth_header",
+    "LOKI_CA_CERT_PATH": "loki_ca_cert",
+    "LOKI_CLIENT_CERT_PATH": "loki_client_cert",
+    "LOKI_CLIENT_KEY_PATH": "loki_client_key",
+    "LOKI_TLS_SKIP_VERIFY": "loki_tls_skip_verify",
+    "AI_LOGS_LOKI_SERVICE_LABEL": "loki_service_label",
 }
+
+
+# secrets injected as files (compose volumes, Docker/Kubernetes secrets): VAR_FILE names a file
+# whose content is the value; the variable itself wins when both are set
+_SECRET_FILES = {"GRAFANA_TOKEN_FILE": "grafana_token"}
+
+
+def _read_secret(var: str, path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ValueError(f"{var}={path} cannot be read: {exc.strerror or exc}") from None
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -121,5 +168,8 @@ def load_settings(env: dict[str, str] | None = None, **overrides: Any) -> Settin
     for var, name in _ENV.items():
         if env.get(var):
             values[name] = _coerce(name, env[var])
+    for var, name in _SECRET_FILES.items():
+        if env.get(var) and not values.get(name):
+            values[name] = _read_secret(var, env[var]) or None
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Settings(**values)

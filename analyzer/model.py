@@ -10,11 +10,18 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 NS_PER_SECOND = 1_000_000_000
 
@@ -27,6 +34,114 @@ def parse_duration(text: str) -> int:
     if not re.fullmatch(DURATION_PATTERN, text):
         raise ValueError(f"duration {text!r} must look like 30s, 15m, 2h or 7d")
     return int(text[:-1]) * _DURATION_UNITS[text[-1]]
+
+
+# Go's time.ParseDuration units (logcli's --since), plus `d` as the API's own durations have it
+_GO_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0,
+             "h": 3600.0, "d": 86400.0}  # fmt: skip
+_GO_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)")
+
+
+def parse_go_duration(text: str) -> float:
+    """Seconds in a Go duration such as `1h30m`, `90s`, `1.5h` or `250ms` (logcli's `--since`).
+
+    As Go, a bare `0` is allowed and every other number needs a unit; a sign is refused because
+    a lookback window is never negative.
+    """
+    value = str(text).strip()
+    if value == "0":
+        return 0.0
+    position, total = 0, 0.0
+    for match in _GO_DURATION.finditer(value):
+        if match.start() != position:
+            break
+        total += float(match.group(1)) * _GO_UNITS[match.group(2)]
+        position = match.end()
+    if not value or position != len(value):
+        raise ValueError(f"duration {value!r} must look like 1h30m, 45m, 90s or 1.5h")
+    return total
+
+
+_RELATIVE_TIME = re.compile(
+    r"now(?P<offsets>(?:\s*[+-]\s*\d+\s*(?:ms|s|m|h|d|w|M|y))*)\s*(?:/\s*(?P<round>[smhdwMy]))?"
+)
+_OFFSET = re.compile(r"([+-])\s*(\d+)\s*(ms|s|m|h|d|w|M|y)")
+_FIXED_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def is_relative_time(value: object) -> bool:
+    """Whether `value` is one of Grafana's relative times: `now`, `now-1h`, `now-2d/d`, ..."""
+    return isinstance(value, str) and _RELATIVE_TIME.fullmatch(value.strip()) is not None
+
+
+def relative_lookback(value: object) -> int | None:
+    """Seconds back from now for a plain `now-<n><unit>` (no rounding, fixed-length units),
+    so `now-90m` can stay a window that moves with the clock; None for anything else."""
+    if not isinstance(value, str):
+        return None
+    match = _RELATIVE_TIME.fullmatch(value.strip())
+    if match is None or match.group("round"):
+        return None
+    offsets = _OFFSET.findall(match.group("offsets"))
+    if len(offsets) != 1 or offsets[0][0] != "-" or offsets[0][2] not in ("s", "m", "h", "d", "w"):
+        return None
+    return int(offsets[0][1]) * int(_FIXED_UNITS[offsets[0][2]])
+
+
+def parse_grafana_time(value: str, now: int, *, round_up: bool = False) -> int:
+    """Nanosecond epoch of a Grafana relative time (`now`, `now-1h`, `now-2d/d`, `now/w`) at
+    `now` (ns). Units as Grafana's: s m h d w M y (M months, y years, calendar arithmetic);
+    `/unit` rounds to the start of that unit in UTC, or to its end with `round_up` (what
+    Grafana does for the end of a range: `now-1d/d` to `now-1d/d` is all of yesterday).
+    """
+    match = _RELATIVE_TIME.fullmatch(str(value).strip())
+    if match is None:
+        raise ValueError(f"{value!r} is not a Grafana relative time such as now-1h or now-2d/d")
+    moment = datetime.fromtimestamp(now // NS_PER_SECOND, tz=UTC).replace(
+        microsecond=(now % NS_PER_SECOND) // 1000
+    )
+    for sign, amount, unit in _OFFSET.findall(match.group("offsets")):
+        step = int(amount) * (1 if sign == "+" else -1)
+        if unit in ("M", "y"):
+            months = moment.year * 12 + moment.month - 1 + step * (12 if unit == "y" else 1)
+            year, month = divmod(months, 12)
+            moment = moment.replace(year=year, month=month + 1, day=min(moment.day, _days_in(year, month + 1)))
+        else:
+            moment = moment + timedelta(seconds=step * _FIXED_UNITS[unit])
+    unit = match.group("round")
+    if unit:
+        moment = _round_to(moment, unit, up=round_up)
+    return _to_ns(moment)
+
+
+def _days_in(year: int, month: int) -> int:
+    following = datetime(year + month // 12, month % 12 + 1, 1)
+    return (following - timedelta(days=1)).day
+
+
+def _round_to(moment: datetime, unit: str, *, up: bool) -> datetime:
+    """Start of `unit` containing `moment` or, with `up`, its last microsecond (as Grafana)."""
+    start = moment.replace(microsecond=0)
+    if unit in "mhdwMy":
+        start = start.replace(second=0)
+    if unit in "hdwMy":
+        start = start.replace(minute=0)
+    if unit in "dwMy":
+        start = start.replace(hour=0)
+    if unit == "w":
+        start = start - timedelta(days=start.weekday())  # ISO weeks start on Monday
+    if unit in "My":
+        start = start.replace(day=1)
+    if unit == "y":
+        start = start.replace(month=1)
+    if not up:
+        return start
+    if unit in _FIXED_UNITS:
+        following = start + timedelta(seconds=_FIXED_UNITS[unit])
+    else:
+        months = start.year * 12 + start.month - 1 + (12 if unit == "y" else 1)
+        following = start.replace(year=months // 12, month=months % 12 + 1)
+    return following - timedelta(microseconds=1)
 
 
 class Severity(IntEnum):
@@ -234,8 +349,12 @@ class Query(BaseModel):
     time_range: str = Field(
         "1h", pattern=DURATION_PATTERN, description="Window ending now (or at `end`), e.g. 2h."
     )
-    start: datetime | None = Field(None, description="Absolute start (RFC 3339 or epoch).")
-    end: datetime | None = Field(None, description="Absolute end (RFC 3339 or epoch).")
+    start: datetime | None = Field(
+        None, description="Start: RFC 3339, epoch, or Grafana's relative now-2h, now-1d/d."
+    )
+    end: datetime | None = Field(
+        None, description="End: RFC 3339, epoch, or Grafana's relative now, now-1d/d."
+    )
     correlation_id: IdText | None = None
     conversation_id: IdText | None = None
     session_id: IdText | None = None
@@ -265,6 +384,29 @@ class Query(BaseModel):
             " outside `services` (alert analyses do this); logs and summary stay on `services`."
         ),
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _relative_times(cls, values: Any) -> Any:
+        """Grafana's relative times in `start`/`end`: `start=now-2h` (with `end` absent or
+        `now`) stays a window that moves with the source's clock (`time_range` of 7200s);
+        other forms (`now-2d/d`, `end=now-1h`) are resolved against the wall clock."""
+        if not isinstance(values, dict):
+            return values
+        start, end = values.get("start"), values.get("end")
+        if not (is_relative_time(start) or is_relative_time(end)):
+            return values
+        out = dict(values)
+        lookback = relative_lookback(start)
+        if lookback is not None and (end in (None, "") or str(end).strip() == "now"):
+            out["start"] = out["end"] = None
+            out["time_range"] = f"{max(lookback, 1)}s"
+            return out
+        now = now_ns()
+        for name, up in (("start", False), ("end", True)):
+            if is_relative_time(out.get(name)):
+                out[name] = str(parse_grafana_time(out[name], now, round_up=up))
+        return out
 
     @field_validator("services", "highlight", "exclude_patterns", mode="before")
     @classmethod

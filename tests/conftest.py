@@ -97,6 +97,27 @@ def redis_url(redis_server: RedisServer) -> Iterator[str]:
     client.close()
 
 
+# what a developer's shell may set that would point the tests at a real Loki or state directory
+HOST_ENVIRONMENT = (
+    "LOKI_URL", "LOKI_ADDR", "LOKI_ORG_ID", "LOKI_USERNAME", "LOKI_PASSWORD", "LOKI_BEARER_TOKEN",
+    "LOKI_BEARER_TOKEN_FILE", "LOKI_AUTH_HEADER", "LOKI_CA_CERT_PATH", "LOKI_CLIENT_CERT_PATH",
+    "LOKI_CLIENT_KEY_PATH", "LOKI_TLS_SKIP_VERIFY", "AI_LOGS_DATA_DIR", "AI_LOGS_SOURCE",
+    "REDIS_URL", "AI_LOGS_CONFIG",
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_state_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The per-user state directory (and every child process's) is a scratch one, and no Loki
+    or Redis of the developer's shell leaks in."""
+    state = tmp_path_factory.mktemp("state")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_STATE_HOME", str(state))
+        for name in HOST_ENVIRONMENT:
+            patch.delenv(name, raising=False)
+        yield state
+
+
 @pytest.fixture(autouse=True)
 def fresh_correlation_context() -> Iterator[None]:
     """Each test starts outside any request: a test client may close a response lazily."""

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Runs the whole test suite on a fresh machine: installs what the tests need
-# (redis-server and Chromium from apt, the LogQL grammar from npm, the package into .venv),
+# Runs the whole test suite on a fresh machine: installs what the tests need (redis-server,
+# Chromium, openssl and promtool from apt, the LogQL grammar from npm, the package into .venv),
 # then lints the repository's config-as-code and runs pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,10 +12,20 @@ command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v chromium >/dev/null || need_apt+=(chromium)
 command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
 command -v node >/dev/null || need_apt+=(nodejs npm)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "installing from apt: ${need_apt[*]}"
+command -v openssl >/dev/null || need_apt+=(openssl)
+# promtool (Debian's prometheus package) checks and unit-tests the Prometheus rules
+need_lean=()
+command -v promtool >/dev/null || need_lean+=(prometheus)
+if [ ${#need_apt[@]} -gt 0 ] || [ ${#need_lean[@]} -gt 0 ]; then
+  echo "installing from apt: ${need_apt[*]} ${need_lean[*]}"
   as_root apt-get update -qq
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+if [ ${#need_lean[@]} -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+    "${need_lean[@]}" >/dev/null
 fi
 
 if [ -f analyzer/lint/logql_grammar/package-lock.json ]; then
@@ -23,8 +33,8 @@ if [ -f analyzer/lint/logql_grammar/package-lock.json ]; then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test,ml]'
 
-.venv/bin/ruff check -q analyzer tests bench
+.venv/bin/ruff check -q analyzer tests bench provisioning
 .venv/bin/ai-logs lint
 exec .venv/bin/python -m pytest -q "$@"

@@ -95,8 +95,13 @@ def _tfidf_novel(ids: list[str], texts: list[str], baseline_texts: list[str], ep
         return set()
     if not baseline_texts:
         return set(ids)
-    from sklearn.cluster import DBSCAN
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    try:
+        from sklearn.cluster import DBSCAN
+        from sklearn.feature_extraction.text import TfidfVectorizer
+    except ImportError:
+        raise ValueError(
+            "the tfidf novelty method needs scikit-learn: pip install 'ai-logs-analyzer[ml]'"
+        ) from None
 
     corpus = baseline_texts + texts
     vectors = TfidfVectorizer(token_pattern=r"[A-Za-z][A-Za-z_]{2,}").fit_transform(corpus)

@@ -1,7 +1,8 @@
 """The `ai-logs` command. Each subcommand lives in its own module with `register(subparsers)`.
 
-Command modules import heavy dependencies inside their handlers so `ai-logs templates`
-starts fast.
+Command modules import heavy dependencies inside their handlers so a command imports only what
+it runs (`ai-logs --version` under 0.3 s, a query of the bundled sample under 1 s:
+`bench/cli_bench.py`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if (sys.argv[1:] if argv is None else argv) == ["--version"]:
+        print(f"ai-logs {__version__}")  # without importing every command
+        return 0
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -8,23 +8,51 @@ import sys
 from dataclasses import replace
 from typing import Any
 
+from analyzer.cli.logcli import add_connection_options, connection_overrides
 from analyzer.config import Settings, load_settings
 
 
 def add_source_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("log source")
     group.add_argument("--source", metavar="PATH", help="file, directory or glob of log files")
-    group.add_argument("--loki", metavar="URL", help="Loki base URL (default: $LOKI_URL)")
-    group.add_argument("--tenant", help="Loki tenant (X-Scope-OrgID)")
+    group.add_argument(
+        "--loki", "--addr", dest="loki", metavar="URL",
+        help="Loki base URL (default: $LOKI_URL, else logcli's $LOKI_ADDR)",
+    )  # fmt: skip
+    group.add_argument(
+        "--tenant", "--org-id", dest="tenant",
+        help="Loki tenant, sent as X-Scope-OrgID (default: $LOKI_ORG_ID, else fake)",
+    )  # fmt: skip
+    add_connection_options(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
     source = getattr(args, "source", None)
-    settings = load_settings(loki_url=getattr(args, "loki", None), source_path=source)
+    settings = load_settings(
+        loki_url=getattr(args, "loki", None), source_path=source, **connection_overrides(args)
+    )
     if source:
         settings = replace(settings, loki_url=None)  # an explicit --source wins over LOKI_URL
     return settings
+
+
+SAMPLE_HINT = "give --loki/--addr, LOKI_ADDR or --source to read your own"
+
+
+def source_description(settings: Settings) -> str:
+    """Where the logs come from, as a header says it: the sample is never used silently."""
+    if settings.loki_url:
+        return f"Loki {settings.loki_url}, tenant {settings.default_tenant}"
+    if settings.source_path:
+        return f"files {settings.source_path}"
+    return f"the bundled sample logs ({SAMPLE_HINT})"
+
+
+def note_sample(settings: Settings) -> None:
+    """On stderr, for output without a header (--json), when the bundled sample is read."""
+    if not settings.loki_url and not settings.source_path:
+        print(f"ai-logs: reading the bundled sample logs; {SAMPLE_HINT}", file=sys.stderr)
 
 
 def print_json(data: Any) -> None:

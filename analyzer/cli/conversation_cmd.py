@@ -16,6 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("conversation_id", metavar="ID")
     add_source_options(parser)
     parser.add_argument("--time-range", default="7d", help="how far back over Loki")
+    parser.add_argument("--since", help="the same as a Go duration, e.g. 36h (logcli's --since)")
     parser.add_argument("--format", choices=("narrative", "timeline"), default="narrative")
     parser.add_argument(
         "--verbosity", choices=("minimal", "standard", "detailed"), default="standard"

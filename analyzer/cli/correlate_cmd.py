@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analyzer.cli.common import add_source_options, print_json, settings_from
+from analyzer.cli.common import add_source_options, note_sample, print_json, settings_from
+from analyzer.cli.logcli import lookback
 from analyzer.narrate.phrasing import plural
 
 FILE_WINDOW = "3650d"
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("correlation_id", metavar="ID")
     add_source_options(parser)
     parser.add_argument("--time-window", default="15m", help="how far back over Loki (e.g. 1h)")
+    parser.add_argument("--since", help="the same as a Go duration, e.g. 1h30m (logcli's --since)")
     parser.add_argument("--format", choices=("text", "narrative", "timeline"), default="text")
     parser.add_argument(
         "--verbosity", choices=("minimal", "standard", "detailed"), default="standard"
@@ -39,11 +41,13 @@ def fetch_by_id(args: argparse.Namespace, field: str, value: str, window: str) -
     from analyzer.sources import open_source
 
     settings = settings_from(args)
+    note_sample(settings)
     source = open_source(settings)
+    window = lookback(args, window)
     query = Query(
         **{field: value}, time_range=FILE_WINDOW if source.name == "files" else window, limit=5000
     )
-    fetched = source.fetch(query, tenant=getattr(args, "tenant", None))
+    fetched = source.fetch(query, tenant=settings.default_tenant)
     return source, fetched.records
 
 
@@ -54,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     source, records = fetch_by_id(args, "correlation_id", args.correlation_id, args.time_window)
     try:
-        services = source.services(tenant=args.tenant)
+        services = source.services(tenant=settings_from(args).default_tenant)
     except Exception:  # the service list only adds silent peers; never fatal
         services = []
     result = request_flow(records, args.correlation_id, known_services=services)

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import sys
-
-PROGRESS_FROM_LINES = 200_000
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -58,30 +54,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    from analyzer.cli.progress import TerminalProgress
     from analyzer.demo import generate
-    from analyzer.model import parse_duration
 
-    show_progress = False
-    with contextlib.suppress(ValueError):  # generate() reports a bad duration
-        show_progress = args.rate * parse_duration(args.duration) / 60 > PROGRESS_FROM_LINES
-
-    def progress(done: int, total: int) -> None:
-        print(
-            f"\rgenerating minute {done}/{total}",
-            end="" if done < total else "\n",
-            file=sys.stderr,
-            flush=True,
+    with TerminalProgress(enabled=not args.json) as progress:
+        truth = generate(
+            args.out,
+            seed=args.seed,
+            start=args.start,
+            duration=args.duration,
+            rate=args.rate,
+            incidents=args.incidents,
+            progress=lambda done, total: progress(done, total, "generating minutes"),
         )
-
-    truth = generate(
-        args.out,
-        seed=args.seed,
-        start=args.start,
-        duration=args.duration,
-        rate=args.rate,
-        incidents=args.incidents,
-        progress=progress if show_progress else None,
-    )
     summary = {
         "out": args.out,
         "files": truth["files"],
@@ -107,17 +92,14 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_window(args: argparse.Namespace) -> int:
+    from analyzer.cli.progress import TerminalProgress
     from analyzer.demo.window import generate_window
 
-    def progress(done: int, total: int) -> None:
-        if sys.stderr.isatty() and not args.json:
-            end = "" if done < total else "\n"
-            print(f"\rwriting {done * 100 // max(total, 1)}%", end=end, file=sys.stderr, flush=True)
-
-    truth = generate_window(
-        args.out, hours=args.hours, rate=args.rate, outages=args.outages, seed=args.seed,
-        progress=progress,
-    )
+    with TerminalProgress(enabled=not args.json) as progress:
+        truth = generate_window(
+            args.out, hours=args.hours, rate=args.rate, outages=args.outages, seed=args.seed,
+            progress=lambda done, total: progress(done, total, "writing seconds"),
+        )
     if args.json:
         from analyzer.cli.common import print_json
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -13,7 +14,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Check the configuration as code: YAML/JSON parse; ruler rule groups; LogQL with "
             "Grafana's grammar; pipeline fields; dashboard datasource uids; Prometheus rules. "
-            "Stops at the first class of problem and exits 1."
+            "Stops at the first class of problem and exits 1; exits 2 where there is nothing to "
+            "check."
         ),
     )
     parser.add_argument("root", nargs="?", default=".", type=Path,
@@ -27,7 +29,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from analyzer.cli.common import print_json
     from analyzer.lint import run_lint
+    from analyzer.lint.repository import AS_CODE_DIRS, Repository
 
+    if not Repository(args.root).has_config:
+        folders = ", ".join(f"{d}/" for d in AS_CODE_DIRS)
+        message = (f"nothing to check in {args.root.resolve()}: none of {folders} is there; "
+                   "run it at the repository's root or give the root as an argument")  # fmt: skip
+        if args.json:
+            print_json({"ok": False, "checks": [], "message": message})
+        else:
+            print(f"ai-logs lint: {message}", file=sys.stderr)
+        return 2
     results = run_lint(args.root, keep_going=args.all)
     failed = [r for r in results if r.problems]
     if args.json:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from analyzer.cli.common import add_source_options, print_json, settings_from
+from analyzer.cli.common import add_source_options, note_sample, print_json, settings_from
+from analyzer.cli.logcli import add_window_options, lookback
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,9 +16,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Detect patterns in a window of logs (bundled sample logs by default).",
     )
     add_source_options(p)
-    p.add_argument("--time-range", dest="time_range", default="1h", help="e.g. 15m, 2h, 7d")
-    p.add_argument("--start", help="absolute start (RFC 3339 or epoch)")
-    p.add_argument("--end", help="absolute end (RFC 3339 or epoch)")
+    add_window_options(p)
     p.add_argument("--services", help="comma-separated service names")
     p.add_argument("--top", type=int, default=10, help="insights shown (default 10)")
     p.add_argument("--catalog", action="store_true", help="list the named pattern catalog and exit")
@@ -39,12 +38,14 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.model import Query
     from analyzer.querying import fetch_and_analyze
     from analyzer.services import build_services
+    from analyzer.web.params import validate
 
-    query = Query(
-        time_range=args.time_range, start=args.start, end=args.end, services=args.services or [],
-        limit=10000,
-    )
-    analysis = fetch_and_analyze(build_services(settings), query, tenant=getattr(args, "tenant", None))
+    query = validate(Query, {
+        "time_range": lookback(args), "start": args.start, "end": args.end,
+        "services": args.services or [], "limit": 10000,
+    })  # fmt: skip
+    note_sample(settings)
+    analysis = fetch_and_analyze(build_services(settings), query, tenant=settings.default_tenant)
     insights = [i.to_dict() for i in analysis.insights[: args.top]]
     if args.json:
         print_json({"time_range": analysis.window.to_dict(), "insights": insights})

@@ -6,7 +6,14 @@ import argparse
 import sys
 from typing import Any
 
-from analyzer.cli.common import add_source_options, print_json, settings_from
+from analyzer.cli.common import (
+    add_source_options,
+    note_sample,
+    print_json,
+    settings_from,
+    source_description,
+)
+from analyzer.cli.logcli import add_window_options, lookback
 from analyzer.model import Aggregation, Mode, OutputFormat, Verbosity
 
 # CLI flag -> Query field, for the flags that map one to one
@@ -20,6 +27,7 @@ _FIELDS = (
     "conversation_id",
     "session_id",
     "workspace_id",
+    "user_id",
     "severity_threshold",
     "include_context",
     "aggregation",
@@ -37,15 +45,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "query",
         help="analyse logs (troubleshoot, performance, errors, audit, conversation)",
-        description="Analyse logs. Without --source or --loki, reads the bundled sample logs.",
+        description="Analyse logs. Without --source, --loki/--addr, LOKI_URL or LOKI_ADDR, reads "
+        "the bundled sample logs (and says so).",
     )
     add_source_options(p)
     p.add_argument("--mode", choices=[m.value for m in Mode], default="troubleshoot")
     p.add_argument("--services", help="comma-separated service names")
-    p.add_argument("--time-range", dest="time_range", default="1h", help="e.g. 15m, 2h, 7d")
-    p.add_argument("--start", help="absolute start (RFC 3339 or epoch)")
-    p.add_argument("--end", help="absolute end (RFC 3339 or epoch)")
-    for name in ("correlation-id", "conversation-id", "session-id", "workspace-id"):
+    add_window_options(p)
+    for name in ("correlation-id", "conversation-id", "session-id", "workspace-id", "user-id"):
         p.add_argument(f"--{name}", dest=name.replace("-", "_"))
     p.add_argument("--severity", dest="severity_threshold", help="debug|info|warn|error|fatal")
     p.add_argument("--include-context", dest="include_context", type=int, default=0)
@@ -56,7 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--deduplicate", action="store_true")
     p.add_argument("--highlight", action="append", default=[])
     p.add_argument("--exclude", dest="exclude_patterns", action="append", default=[])
-    p.add_argument("--limit", type=int, default=1000)
+    p.add_argument("--limit", type=int, default=1000, help="most log lines returned, 1-10000")
     p.set_defaults(handler=run)
 
 
@@ -65,41 +72,44 @@ def build_query(args: argparse.Namespace) -> Any:
     from analyzer.web.params import validate
 
     values = {
-        name: getattr(args, name)
+        name: value
         for name in _FIELDS
-        if getattr(args, name, None) not in (None, [], False)
+        if (value := getattr(args, name, None)) is not None and value is not False and value != []
     }
+    values["time_range"] = lookback(args)
     if args.json and "format" in values and args.format == "narrative":
         values["format"] = "structured"  # --json alone means the HTTP response object
     return validate(Query, values)
 
 
 def run(args: argparse.Namespace) -> int:
-    from analyzer.cli.progress import Progress
+    from analyzer.cli.progress import TerminalProgress, attach
     from analyzer.querying import respond
     from analyzer.services import build_services
 
     query = build_query(args)
     settings = settings_from(args)
-    with Progress(enabled=not args.json) as progress:
-        progress.say(
-            f"reading logs from {settings.loki_url or settings.source_path or 'the bundled sample'}"
-        )
+    if args.json:
+        note_sample(settings)
+    with TerminalProgress(enabled=not args.json) as progress:
+        progress.say(f"reading logs from {source_description(settings)}")
         services = build_services(settings)
-        body = respond(services, query, tenant=args.tenant or settings.default_tenant)
+        attach(services.source, progress)
+        body = respond(services, query, tenant=settings.default_tenant)
     if args.json:
         print_json(body)
         return 0
-    sys.stdout.write(render_terminal(body, query.format.value))
+    sys.stdout.write(render_terminal(body, query.format.value, source=source_description(settings)))
     return 0
 
 
-def render_terminal(body: dict[str, Any], fmt: str) -> str:
+def render_terminal(body: dict[str, Any], fmt: str, *, source: str | None = None) -> str:
     meta, summary = body["metadata"], body["summary"]
     start, end = meta["time_range"]["start"], meta["time_range"]["end"]
     shown_end = end[11:19] if start[:10] == end[:10] else f"{end[:10]} {end[11:19]}"
     lines = [
         f"{meta['query_mode']} · {start[:10]} {start[11:19]} → {shown_end} UTC",
+        *([f"source: {source}"] if source else []),
         f"{meta['total_logs']} records from {', '.join(meta['services_queried']) or 'no services'}"
         f" · {summary.get('error_count', 0)} errors · {summary.get('warning_count', 0)} warnings"
         + (f" · {meta['malformed_lines']} malformed lines" if meta.get("malformed_lines") else "")

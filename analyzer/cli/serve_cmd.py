@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     from werkzeug.serving import run_simple
 
     from analyzer.app import create_app
+    from analyzer.cli.common import source_description
+    from analyzer.cli.state import queue_description
     from analyzer.logsetup import configure_logging
     from analyzer.services import build_services
 
@@ -49,8 +51,8 @@ def run(args: argparse.Namespace) -> int:
         if not _loopback(args.host):
             print(
                 "error: no API keys configured (AI_LOGS_API_KEYS_FILE), so the service only listens"
-                " on loopback. Create a key with `ai-logs keys create NAME --tenant T` and set"
-                " AI_LOGS_API_KEYS_FILE, or use --host 127.0.0.1.",
+                " on loopback. Create a key with `ai-logs keys create NAME --tenant T --file"
+                " keys.yaml` and set AI_LOGS_API_KEYS_FILE=keys.yaml, or use --host 127.0.0.1.",
                 file=sys.stderr,
             )
             return 2
@@ -61,7 +63,10 @@ def run(args: argparse.Namespace) -> int:
         from analyzer.worker import start_embedded_worker
 
         start_embedded_worker(services)
-    source = settings.loki_url or settings.source_path or "bundled sample logs"
-    log.info("serving", extra={"url": f"http://{args.host}:{args.port}", "source": source})
+    extra = {"url": f"http://{args.host}:{args.port}", "source": source_description(settings),
+             "state_dir": settings.data_dir}  # fmt: skip
+    if settings.embedded_worker and not args.no_worker:
+        extra["queue"] = queue_description(settings)
+    log.info("serving", extra=extra)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
     return 0

@@ -26,16 +26,19 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from analyzer.cli.state import queue_description
     from analyzer.logsetup import configure_logging
     from analyzer.services import build_services
     from analyzer.worker import Worker
 
     configure_logging()
-    services = build_services(settings_from(args))
+    settings = settings_from(args)
+    services = build_services(settings)
     worker = Worker(services, consumer=args.name)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    log.info("worker started", extra={"consumer": worker.consumer})
+    log.info("worker started", extra={"consumer": worker.consumer, "state_dir": settings.data_dir,
+                                      "queue": queue_description(settings)})  # fmt: skip
     try:
         done = worker.run(stop, max_jobs=args.max_jobs)
     except KeyboardInterrupt:

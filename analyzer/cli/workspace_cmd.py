@@ -20,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="24h",
         help="window ending now (or at the newest line of a file source)",
     )
+    parser.add_argument("--since", help="the same as a Go duration, e.g. 1h30m (logcli's --since)")
     parser.add_argument("--format", choices=("narrative", "timeline"), default="narrative")
     parser.add_argument(
         "--verbosity", choices=("minimal", "standard", "detailed"), default="standard"
@@ -32,15 +33,17 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.analysis.pricing import load_prices
     from analyzer.analysis.templates import group_by_template
     from analyzer.analysis.workspace import workspace_summary
-    from analyzer.cli.common import settings_from
+    from analyzer.cli.common import note_sample, settings_from
+    from analyzer.cli.logcli import lookback
     from analyzer.infra.privacy import mask
     from analyzer.model import Query
     from analyzer.sources import open_source
 
     settings = settings_from(args)
+    note_sample(settings)
     source = open_source(settings)
-    query = Query(workspace_id=args.workspace_id, time_range=args.time_range, limit=10000)
-    records = source.fetch(query, tenant=args.tenant).records
+    query = Query(workspace_id=args.workspace_id, time_range=lookback(args), limit=10000)
+    records = source.fetch(query, tenant=settings.default_tenant).records
     prices = load_prices(args.prices or settings.prices_file)
     body = mask(
         workspace_summary(

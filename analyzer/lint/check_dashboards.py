@@ -6,6 +6,7 @@ dashboards as provisioning.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from analyzer.lint.expressions import datasource_types, grafana_variables, iter_panels, mapping
@@ -14,6 +15,8 @@ from analyzer.lint.repository import Repository
 from analyzer.lint.sourcemap import LineDict, SourceError
 
 CHECK = "dashboards"
+# plugin.schema.json's pattern for a dependency's id
+PLUGIN_ID = re.compile(r"[0-9a-z]+-([0-9a-z]+-)?(app|panel|datasource|secretsmanager)")
 BUILTIN_UIDS = {"-- Grafana --", "grafana", "__expr__", "-- Dashboard --", "-- Mixed --"}
 
 
@@ -85,6 +88,18 @@ def _check_app(repo: Repository, problems: list[Problem]) -> None:
     rel = repo.rel(manifest_path)
     if manifest.get("type") != "app":
         problems.append(Problem(CHECK, rel, manifest.line_of("type"), "plugin.json type must be `app`"))
+    for dependency in mapping(manifest.get("dependencies")).get("plugins") or []:
+        if not isinstance(dependency, LineDict):
+            continue
+        missing = [k for k in ("id", "name", "type", "version") if not dependency.get(k)]
+        if missing:
+            problems.append(Problem(CHECK, rel, dependency.line,
+                                    f"plugin dependency lacks {', '.join(missing)}"))
+        if not PLUGIN_ID.fullmatch(str(dependency.get("id", ""))):
+            problems.append(Problem(
+                CHECK, rel, dependency.line_of("id"),
+                f"plugin dependency `{dependency.get('id')}` is not a plugin id Grafana accepts "
+                f"(core datasources such as loki are no dependency)"))
     for include in manifest.get("includes") or []:
         if include.get("type") != "dashboard":
             continue
@@ -93,6 +108,12 @@ def _check_app(repo: Repository, problems: list[Problem]) -> None:
             problems.append(Problem(CHECK, rel, include.line,
                                     f"includes `{include.get('path')}`, which does not exist"))
             continue
+        uid = json.loads(shipped.read_text()).get("uid")
+        if include.get("uid") != uid:
+            problems.append(Problem(
+                CHECK, rel, include.line,
+                f"the dashboard include needs `uid: {uid}` (its dashboard's uid): without it "
+                f"Grafana logs \"missing a UID field\" and the app has no nav entry"))
         provisioned = repo.root / "provisioning/grafana/dashboards" / shipped.name
         if provisioned.is_file() and json.loads(provisioned.read_text()) != json.loads(
                 shipped.read_text()):
@@ -101,7 +122,22 @@ def _check_app(repo: Repository, problems: list[Problem]) -> None:
                 f"differs from {repo.rel(provisioned)}: copy the provisioned dashboard again"))
 
 
+def _panel_ids(repo: Repository) -> dict[str, set[int]]:
+    """uid -> panel ids of every provisioned dashboard."""
+    found: dict[str, set[int]] = {}
+    for path in repo.dashboard_files:
+        try:
+            dashboard = mapping(repo.load(path))
+        except SourceError:
+            continue
+        ids = {p.get("id") for p in iter_panels(dashboard.get("panels"))}
+        found.setdefault(str(dashboard.get("uid")), set()).update(
+            i for i in ids if isinstance(i, int))
+    return found
+
+
 def _check_alerting(repo: Repository, known: dict[str, str], problems: list[Problem]) -> None:
+    panels = _panel_ids(repo)
     for path in repo.alerting_files:
         try:
             content = mapping(repo.load(path))
@@ -109,11 +145,31 @@ def _check_alerting(repo: Repository, known: dict[str, str], problems: list[Prob
             continue
         for group in content.get("groups") or []:
             for rule in group.get("rules") or []:
+                title = f"alert rule `{rule.get('title')}`"
                 for query in rule.get("data") or []:
                     if isinstance(query, LineDict) and "datasourceUid" in query:
                         _check_ref(query["datasourceUid"], query.line_of("datasourceUid"),
-                                   f"alert rule `{rule.get('title')}`", known, repo.rel(path),
-                                   problems)
+                                   title, known, repo.rel(path), problems)
+                if isinstance(rule, LineDict):
+                    _check_panel_link(rule, title, panels, repo.rel(path), problems)
+
+
+def _check_panel_link(rule: LineDict, title: str, panels: dict[str, set[int]], path: str,
+                      problems: list[Problem]) -> None:
+    """`dashboardUid` and `panelId` come together (Grafana refuses one alone) and name a
+    provisioned dashboard and one of its panels."""
+    uid, panel = rule.get("dashboardUid"), rule.get("panelId")
+    if uid is None and panel is None:
+        return
+    if uid is None or panel is None:
+        problems.append(Problem(CHECK, path, rule.line,
+                                f"{title}: dashboardUid and panelId go together"))
+    elif str(uid) not in panels:
+        problems.append(Problem(CHECK, path, rule.line_of("dashboardUid"),
+                                f"{title} links dashboard `{uid}`, which is not provisioned"))
+    elif panel not in panels[str(uid)]:
+        problems.append(Problem(CHECK, path, rule.line_of("panelId"),
+                                f"{title} links panel {panel}, which dashboard `{uid}` has not"))
 
 
 def check(repo: Repository) -> CheckResult:

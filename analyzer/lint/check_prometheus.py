@@ -37,7 +37,7 @@ def check(repo: Repository) -> CheckResult:
         except SourceError:
             continue
         found, count = check_groups(content, repo.rel(path), seen, check=CHECK,
-                                    alert_annotations=("summary",), severities=None)
+                                    alert_annotations=("summary", "runbook_url"), severities=None)
         problems += found
         groups += count
         for group in (content or {}).get("groups") or []:

@@ -2,7 +2,7 @@
 
 Loki reads `<rules dir>/<tenant>/*.yaml`; group names must be unique (Loki refuses a tenant's
 rules when two groups share a name); each rule is a recording or an alerting rule; alerts carry
-what the on-call person needs: `for`, a severity, summary, description and runbook.
+what the on-call person needs: `for`, a severity, summary, description and runbook_url.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ RULE_KEYS = {"record", "alert", "expr", "for", "keep_firing_for", "labels", "ann
 GROUP_KEYS = {"name", "interval", "rules", "limit", "query_offset", "evaluation_delay",
               "source_tenants"}
 SEVERITIES = {"info", "warning", "critical"}
-REQUIRED_ANNOTATIONS = ("summary", "description", "runbook")
+REQUIRED_ANNOTATIONS = ("summary", "description", "runbook_url")
 
 
 def check_rule(rule: Any, path: str, line: int, *, alert_annotations: tuple[str, ...],

@@ -17,6 +17,11 @@ class Repository:
         self.root = root.resolve()
         self._loaded: dict[Path, Any] = {}
 
+    @property
+    def has_config(self) -> bool:
+        """Whether any as-code folder exists here: linting elsewhere checks nothing."""
+        return any((self.root / folder).is_dir() for folder in AS_CODE_DIRS)
+
     def rel(self, path: Path) -> str:
         try:
             return str(path.resolve().relative_to(self.root))

@@ -12,6 +12,7 @@ from analyzer.lint import (
     check_pipelines,
     check_prometheus,
     check_rules,
+    check_runbooks,
     check_yaml,
 )
 from analyzer.lint.problems import CheckResult
@@ -24,6 +25,7 @@ CHECKS: tuple[tuple[str, Callable[[Repository], CheckResult]], ...] = (
     (check_pipelines.CHECK, check_pipelines.check),
     (check_dashboards.CHECK, check_dashboards.check),
     (check_prometheus.CHECK, check_prometheus.check),
+    (check_runbooks.CHECK, check_runbooks.check),
 )
 
 

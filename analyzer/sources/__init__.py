@@ -10,7 +10,7 @@ __all__ = ["FetchResult", "LogSource", "open_source"]
 
 def open_source(settings: Settings) -> LogSource:
     if settings.loki_url:
-        from analyzer.sources.loki import LokiSource
+        from analyzer.sources.loki import LokiAuth, LokiSource, tls_context
 
         return LokiSource(
             settings.loki_url,
@@ -19,6 +19,20 @@ def open_source(settings: Settings) -> LogSource:
             page_size=settings.loki_page_size,
             default_tenant=settings.default_tenant,
             selector=settings.loki_selector,
+            service_label=settings.loki_service_label,
+            auth=LokiAuth(
+                username=settings.loki_username,
+                password=settings.loki_password,
+                bearer_token=settings.loki_bearer_token,
+                bearer_token_file=settings.loki_bearer_token_file,
+                header=settings.loki_auth_header,
+            ),
+            tls=tls_context(
+                ca_cert=settings.loki_ca_cert,
+                cert=settings.loki_client_cert,
+                key=settings.loki_client_key,
+                skip_verify=settings.loki_tls_skip_verify,
+            ),
         )
     from analyzer.sources.files import FileSource
 

@@ -14,6 +14,9 @@ from analyzer.errors import InvalidParameter
 from analyzer.model import DURATION_PATTERN, Query, Severity
 
 SERVICE_LABEL = "service"
+# Loki 3 derives `service_name` when a stream has no `service` (discover_service_name); Alloy and
+# OpenTelemetry stacks often have only that one
+SERVICE_LABELS = (SERVICE_LABEL, "service_name")
 # Loki rejects a selector whose every matcher accepts "" (error_empty_selector.json)
 ANY_SERVICE = '{service=~".+"}'
 
@@ -172,20 +175,37 @@ def _matcher(name: str, value: str | Sequence[str]) -> str:
     return f"{label_name(name)}=~{quote('|'.join(regex_escape(v) for v in values))}"
 
 
-def selector(services: Iterable[str], **labels: str | Sequence[str]) -> str:
+def service_label_from(labels: Iterable[str], forced: str | None = None) -> str:
+    """The label that names services in a tenant whose label names are `labels`.
+
+    `forced` (a setting) wins; otherwise `service` when streams carry it, else Loki's derived
+    `service_name`, else `service` (an empty tenant).
+    """
+    if forced:
+        return label_name(forced)
+    present = set(labels)
+    return next((name for name in SERVICE_LABELS if name in present), SERVICE_LABEL)
+
+
+def selector(
+    services: Iterable[str], *, service_label: str = SERVICE_LABEL, **labels: str | Sequence[str]
+) -> str:
     """A stream selector: `{service="api"}`, `{service=~"api|worker", env="dev"}`.
 
     A list value means "any of these" (regex-escaped alternation). With no services and no
     labels the selector matches every stream that has a service label, which Loki accepts.
+    `service_label` names the services' label (`service_name` in tenants without `service`).
     """
     matchers = []
     wanted = list(services)
     if wanted:
-        matchers.append(_matcher(SERVICE_LABEL, wanted))
+        matchers.append(_matcher(service_label, wanted))
     for name, value in labels.items():
         matchers.append(_matcher(name, value))
     if not matchers:
-        return ANY_SERVICE
+        if service_label == SERVICE_LABEL:
+            return ANY_SERVICE
+        return "{" + f'{label_name(service_label)}=~".+"' + "}"
     return "{" + ", ".join(matchers) + "}"
 
 
@@ -219,13 +239,13 @@ def level_filter(threshold: Severity) -> str | None:
     return f"| detected_level=~{pattern} or level=~{pattern}"
 
 
-def log_query(query: Query) -> str:
+def log_query(query: Query, *, service_label: str = SERVICE_LABEL) -> str:
     """The LogQL for a Query's log lines (time goes in start/end, never here).
 
     Ids are structured metadata, so they are label filters after the selector, never stream
     matchers (which would create a stream per id). Line filters need no parsing, so no `| json`.
     """
-    parts = [selector(query.services)]
+    parts = [selector(query.services, service_label=service_label)]
     for name, value in query.ids().items():
         parts.append(f"| {label_name(name)}={quote(value)}")
     if query.severity_threshold is not None:
@@ -310,13 +330,22 @@ def unwrap_query(
     return f"{_grouping(aggregation, by)} ({function}({head}{inner}))"
 
 
-def count_by_service(query: Query, interval: str = "1m") -> str:
+def count_by_service(
+    query: Query, interval: str = "1m", *, service_label: str = SERVICE_LABEL
+) -> str:
     """Lines per service per interval for a Query's filters (panels, recording rules)."""
-    return metric_query("count_over_time", log_query(query), interval)
+    return metric_query(
+        "count_over_time", log_query(query, service_label=service_label), interval,
+        by=(service_label,),
+    )
 
 
-def rate_by_service(query: Query, interval: str = "1m") -> str:
-    return metric_query("rate", log_query(query), interval)
+def rate_by_service(
+    query: Query, interval: str = "1m", *, service_label: str = SERVICE_LABEL
+) -> str:
+    return metric_query(
+        "rate", log_query(query, service_label=service_label), interval, by=(service_label,)
+    )
 
 
 def tokens_by_model(query: Query, interval: str = "1h") -> str:

@@ -9,10 +9,14 @@ Lokis merge it into the stream labels instead, so both shapes are read.
 
 from __future__ import annotations
 
+import base64
 import re
+import ssl
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote as url_quote
 
@@ -50,6 +54,8 @@ _WINDOW_HINTS = (
     ("could not parse 'end'", "Send start/end as RFC 3339 or epoch numbers."),
 )
 _RULER_LOCAL_STORE = "unsupported in rule local store"
+SERVICE_LABEL_TTL = 600.0  # seconds a tenant's discovered service label is reused
+SERVICE_LABEL_RETRY = 60.0  # seconds before asking again when /labels did not answer
 
 
 @dataclass(slots=True)
@@ -94,6 +100,9 @@ class LokiSource:
         backoff: float = 0.25,
         max_entries: int = 50_000,
         selector: str = logql.ANY_SERVICE,
+        service_label: str | None = None,
+        auth: LokiAuth | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
@@ -103,11 +112,20 @@ class LokiSource:
         self.backoff = backoff
         self.max_entries = max_entries
         self.selector = selector  # the streams a window read counts (e.g. `{env="prod"}`)
+        self.forced_service_label = service_label
+        # progress(done, total, label) of long reads: nanoseconds of the window covered
+        self.progress: Callable[[int, int, str], None] | None = None
+        self._service_labels: dict[str, tuple[float, str]] = {}
+        self._service_labels_lock = threading.Lock()
+        # a gateway's auth and TLS apply to every connection, the live tail's included
+        self.auth_headers = auth.headers() if auth is not None else {}
+        self.tls = tls
         self._client = httpx.Client(
             base_url=self.url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             transport=transport,
-            headers={"User-Agent": "ai-logs-analyzer"},
+            headers={"User-Agent": "ai-logs-analyzer", **self.auth_headers},
+            verify=tls if tls is not None else True,
             event_hooks=client_hooks(),  # the request's X-Correlation-ID goes on to Loki
         )
 
@@ -310,6 +328,9 @@ class LokiSource:
             if len(page) < ask:
                 break  # Loki had nothing more in [low, high)
             last = page[-1].timestamp_ns
+            if self.progress is not None:
+                covered = end_ns - last if backward else last - start_ns
+                self.progress(covered, end_ns - start_ns, "reading Loki")
             if not fresh:
                 # a full page of one nanosecond already seen: step past it
                 if backward:
@@ -331,7 +352,7 @@ class LokiSource:
     ) -> FetchResult:
         """Records for a Query, newest first when over the limit (recent lines matter most)."""
         window = query.window(now=self.now_ns())
-        text = logql.log_query(query)
+        text = logql.log_query(query, service_label=self.service_label(tenant))
         wanted = min(limit or self.max_entries, self.max_entries)
         page = self.read_logs(
             text, window.start_ns, window.end_ns, limit=wanted, direction="backward", tenant=tenant
@@ -401,10 +422,40 @@ class LokiSource:
         return list(self.get(path, params, tenant=tenant) or [])
 
     def services(self, *, tenant: str | None = None) -> list[str]:
-        """`service` values, else Loki's derived `service_name` (streams pushed without one)."""
-        return self.label_values("service", tenant=tenant) or self.label_values(
-            "service_name", tenant=tenant
-        )
+        """Values of the tenant's service label, else Loki's derived `service_name`."""
+        label = self.service_label(tenant)
+        found = self.label_values(label, tenant=tenant)
+        if found or label == "service_name" or self.forced_service_label:
+            return found
+        return self.label_values("service_name", tenant=tenant)
+
+    def service_label(self, tenant: str | None = None) -> str:
+        """The label naming services in this tenant, from its label names (cached per tenant).
+
+        A configured label wins. Alloy/OTel stacks often push only `service_name`, which Loki 3
+        also derives from `service`; a tenant with `service` keeps it (the shipped pipelines).
+        """
+        if self.forced_service_label:
+            return logql.service_label_from((), self.forced_service_label)
+        key = self._tenant(tenant)
+        now = time.monotonic()
+        with self._service_labels_lock:
+            cached = self._service_labels.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        ttl = SERVICE_LABEL_TTL
+        try:
+            names = self.labels(tenant=key)
+        except AnalyzerError as exc:
+            if exc.code == SourceUnavailable.code:
+                raise  # Loki is down: the query that needs the label fails the same way
+            # a gateway that hides /labels, or a slow answer: the shipped pipelines' `service`,
+            # asked again soon
+            names, ttl = [], SERVICE_LABEL_RETRY
+        label = logql.service_label_from(names)
+        with self._service_labels_lock:
+            self._service_labels[key] = (now + ttl, label)
+        return label
 
     def series(
         self,
@@ -534,6 +585,93 @@ class LokiSource:
                 "directory); Loki loads it at its next poll.",
             )
         raise self._error(response, path, attempts=1)
+
+
+# --- auth and TLS ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LokiAuth:
+    """How requests authenticate to a Loki behind a gateway (logcli's options).
+
+    Basic auth and a bearer token exclude each other, as in logcli. `header` is the header the
+    token goes in (logcli's `--auth-header`).
+    """
+
+    username: str | None = None
+    password: str | None = None
+    bearer_token: str | None = None
+    bearer_token_file: str | None = None
+    header: str = "Authorization"
+
+    def __post_init__(self) -> None:
+        kinds = [bool(self.username or self.password), bool(self.bearer_token),
+                 bool(self.bearer_token_file)]  # fmt: skip
+        if sum(kinds) > 1:
+            raise InvalidParameter(
+                "at most one of basic auth (username/password), a bearer token and a bearer "
+                "token file can be configured",
+                code="INVALID_LOKI_AUTH",
+                suggestion="Unset LOKI_USERNAME/LOKI_PASSWORD or LOKI_BEARER_TOKEN(_FILE).",
+            )
+
+    @property
+    def kind(self) -> str:
+        if self.username or self.password:
+            return f"basic auth as {self.username or '(no user)'}"
+        if self.bearer_token or self.bearer_token_file:
+            return "bearer token"
+        return "none"
+
+    def headers(self) -> dict[str, str]:
+        if self.username or self.password:
+            pair = f"{self.username or ''}:{self.password or ''}".encode()
+            return {self.header: "Basic " + base64.b64encode(pair).decode()}
+        token = self.bearer_token
+        if self.bearer_token_file:
+            try:
+                token = Path(self.bearer_token_file).read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise InvalidParameter(
+                    f"cannot read the bearer token file {self.bearer_token_file}: "
+                    f"{exc.strerror or exc}",
+                    code="INVALID_LOKI_AUTH",
+                    suggestion="Point LOKI_BEARER_TOKEN_FILE at a readable file.",
+                ) from None
+        return {self.header: f"Bearer {token}"} if token else {}
+
+
+def tls_context(
+    *,
+    ca_cert: str | None = None,
+    cert: str | None = None,
+    key: str | None = None,
+    skip_verify: bool = False,
+) -> ssl.SSLContext | None:
+    """An SSL context for logcli's `--ca-cert`, `--cert`/`--key` and `--tls-skip-verify`;
+    None when none is set (the system's trust store is used)."""
+    if not (ca_cert or cert or key or skip_verify):
+        return None
+    try:
+        context = ssl.create_default_context(cafile=ca_cert or None)
+        if skip_verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if cert or key:
+            if not cert:
+                raise InvalidParameter(
+                    "a client key needs a client certificate",
+                    code="INVALID_LOKI_TLS",
+                    suggestion="Give --cert (LOKI_CLIENT_CERT_PATH) with --key.",
+                )
+            context.load_cert_chain(cert, key or None)
+    except (OSError, ssl.SSLError) as exc:
+        raise InvalidParameter(
+            f"cannot load the TLS files for Loki: {exc}",
+            code="INVALID_LOKI_TLS",
+            suggestion="Check --ca-cert, --cert and --key (PEM files).",
+        ) from None
+    return context
 
 
 # --- response shapes ----------------------------------------------------------------------------

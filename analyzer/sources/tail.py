@@ -88,11 +88,13 @@ def open_tail(
     if isinstance(source, LokiSource):
         return LokiTail(
             source.url,
-            logql.log_query(query),
+            logql.log_query(query, service_label=source.service_label(tenant)),
             tenant=tenant or source.default_tenant,
             start_ns=start_ns,
             limit=limit,
             open_timeout=min(source.timeout, 10.0),
+            headers=source.auth_headers,
+            tls=source.tls,
         )
     if isinstance(source, FileSource):
         return FileFollower(
@@ -139,8 +141,12 @@ class LokiTail:
         open_timeout: float = 10.0,
         max_reconnects: int = 3,
         backoff: float = 0.5,
+        headers: dict[str, str] | None = None,
+        tls: Any = None,
     ) -> None:
         self.base_url = base_url
+        self.headers = dict(headers or {})  # a gateway's auth, as the source sends it
+        self.tls = tls  # the source's ssl.SSLContext (CA, client certificate), for wss://
         self.query = query
         self.tenant = tenant
         # Loki replays the last hour when no start is sent; "from now" must be explicit
@@ -172,8 +178,9 @@ class LokiTail:
             # entered as a context manager: websockets 17 deprecates bare connections
             return self._connections.enter_context(connect(
                 url,
-                additional_headers={"X-Scope-OrgID": self.tenant},
+                additional_headers={**self.headers, "X-Scope-OrgID": self.tenant},
                 user_agent_header="ai-logs-analyzer",
+                **({"ssl": self.tls} if self.tls is not None and url.startswith("wss") else {}),
                 open_timeout=self.open_timeout,
                 max_size=16 * 1024 * 1024,
                 compression=None,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from flask import Request
 from pydantic import BaseModel, ValidationError
 
 from analyzer.errors import InvalidParameter
+
+if TYPE_CHECKING:  # the CLI validates with this module and need not import Flask
+    from flask import Request
 
 M = TypeVar("M", bound=BaseModel)
 

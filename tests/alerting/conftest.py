@@ -61,12 +61,7 @@ def recorded_loki() -> Iterator[Any]:
     exchanges = [json.loads(p.read_text()) for p in sorted(server_module.LOKI_FIXTURES.glob("*.json"))]
     loki = server_module.RecordedLoki(exchanges)
     loki.pages_from = server_module.load_exchange("query_range_json_level_error")
-    loki.metrics_from = {
-        "/loki/api/v1/query_range": json.loads(
-            (server_module.SCALE_FIXTURES / "count_by_service_level_1m.json").read_text()),
-        "/loki/api/v1/query": json.loads(
-            (server_module.SCALE_FIXTURES / "totals_instant.json").read_text()),
-    }
+    loki.answer_metrics_by_kind()
     server = server_module._QuietServer(("127.0.0.1", 0), server_module._handler(loki))
     loki.url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()

@@ -124,15 +124,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory, redis_server: Any) -> Iterat
     compose = yaml.safe_load((PROVISIONING / "docker-compose.yml").read_text())
     grafana = start_grafana()
     server_module = recorded_loki_server()
-    scale = server_module.SCALE_FIXTURES
     loki = server_module.RecordedLoki(
         [json.loads(p.read_text()) for p in sorted(server_module.LOKI_FIXTURES.glob("*.json"))],
         pages_from=server_module.load_exchange("query_range_json_level_error"),
-        metrics_from={
-            "/loki/api/v1/query_range": json.loads((scale / "count_by_service_level_1m.json").read_text()),
-            "/loki/api/v1/query": json.loads((scale / "totals_instant.json").read_text()),
-        },
-    )  # as tests/alerting/conftest.py's recorded_loki
+    )
+    loki.answer_metrics_by_kind()
     loki_server = server_module._QuietServer(("127.0.0.1", 0), server_module._handler(loki))
     threading.Thread(target=loki_server.serve_forever, args=(0.02,), daemon=True).start()
     if redis_server.proc is None:

@@ -12,6 +12,8 @@ PROMTAIL = Path("promtail/promtail-config.yaml")
 ALLOY = Path("promtail/config.alloy")
 DASHBOARD = Path("provisioning/grafana/dashboards/ai-logs-analysis.json")
 PROM_RULES = Path("provisioning/prometheus/rules/ai-logs-analyzer.yml")
+ALERT_RULES = Path("provisioning/grafana/alerting/alert-rules.yaml")
+APP = Path("grafana_app/plugin.json")
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -20,7 +22,7 @@ def test_the_repository_is_clean(lint) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.rstrip().endswith("ai-logs lint: no problems")
     assert [line.split()[1] for line in result.stdout.splitlines()[:-1]] == [
-        "yaml", "rules", "logql", "pipelines", "dashboards", "prometheus"]
+        "yaml", "rules", "logql", "pipelines", "dashboards", "prometheus", "runbooks"]
 
 
 def test_yaml_that_does_not_parse_is_reported_at_its_line(repo_copy, edit, lint) -> None:
@@ -138,3 +140,76 @@ def test_json_output_lists_problems_with_file_and_line(repo_copy, edit, lint) ->
     [problem] = report["checks"][-1]["problems"]
     assert (problem["path"], problem["line"], problem["check"]) == (str(RECORDING), line,
                                                                    "rules")
+
+
+# ---- runbooks: every request they show is valid against the API ----
+
+
+def test_a_runbook_request_with_a_parameter_the_api_has_not_is_reported(repo_copy, edit,
+                                                                         lint) -> None:
+    # what the runbooks said before: "since" is a 400 (the parameter is time_range)
+    line = edit(repo_copy / RULES, "&time_range=30m", "&since=30m")
+    result = lint(repo_copy)
+    assert result.returncode == 1
+    assert (f"{RULES}:{line}: [runbooks] alert `HighServiceErrorRate` description: "
+            "GET /api/v1/ai_logs/query: unknown parameter 'since'") in result.stdout
+
+
+def test_a_runbook_request_with_a_mode_the_api_has_not_is_reported(repo_copy, edit, lint) -> None:
+    line = edit(repo_copy / RULES, '\\"mode\\": \\"troubleshoot\\"', '\\"mode\\": \\"patterns\\"')
+    result = lint(repo_copy)
+    assert (f"{RULES}:{line}: [runbooks] alert `OutOfMemory` description: POST "
+            "/api/v1/ai_logs/query: invalid value for 'mode'") in result.stdout
+
+
+def test_a_runbook_request_to_a_path_the_api_has_not_is_reported(repo_copy, edit, lint) -> None:
+    edit(repo_copy / ALERT_RULES, "/api/v1/ai_logs/workspace/", "/api/v1/ai_logs/workspaces/")
+    result = lint(repo_copy)
+    assert "[runbooks] alert `Workspace token burn` description: /api/v1/ai_logs/workspaces/" \
+        in result.stdout and "is not an endpoint of the API" in result.stdout
+
+
+def test_a_runbook_key_instead_of_runbook_url_is_reported(repo_copy, edit, lint) -> None:
+    line = edit(repo_copy / PROM_RULES, "runbook_url:", "runbook:")
+    result = lint(repo_copy, "--all")
+    assert (f"{PROM_RULES}:{line}: [runbooks] alert `HighAILogQueryLatency`: name the runbook "
+            "`runbook_url`") in result.stdout
+
+
+def test_a_runbook_url_setting_a_variable_the_dashboard_has_not_is_reported(repo_copy, edit,
+                                                                           lint) -> None:
+    line = edit(repo_copy / RULES, "?var-service=", "?var-app=")
+    result = lint(repo_copy)
+    assert (f"{RULES}:{line}: [runbooks] alert `HighServiceErrorRate`: runbook_url sets "
+            "`var-app`, but dashboard `ai-logs-analysis` has no variable `app`") in result.stdout
+
+
+# ---- alert rules linked to panels, and the app bundle ----
+
+
+def test_an_alert_rule_linked_to_a_missing_panel_is_reported(repo_copy, edit, lint) -> None:
+    line = edit(repo_copy / ALERT_RULES, "panelId: 19", "panelId: 99")
+    result = lint(repo_copy)
+    assert (f"{ALERT_RULES}:{line}: [dashboards] alert rule `Workspace token burn` links panel "
+            "99, which dashboard `ai-logs-analysis` has not") in result.stdout
+
+
+def test_a_dashboard_uid_without_a_panel_id_is_reported(repo_copy, edit, lint) -> None:
+    edit(repo_copy / ALERT_RULES, "        panelId: 5\n", "")
+    result = lint(repo_copy)
+    assert "[dashboards] alert rule `AI service error burst`: dashboardUid and panelId go " \
+        "together" in result.stdout
+
+
+def test_an_app_dashboard_include_without_a_uid_is_reported(repo_copy, edit, lint) -> None:
+    edit(repo_copy / APP, '      "uid": "ai-logs-analysis",\n', "")
+    result = lint(repo_copy)
+    assert f"{APP}:" in result.stdout
+    assert "needs `uid: ai-logs-analysis`" in result.stdout and "missing a UID field" in result.stdout
+
+
+def test_a_core_datasource_as_app_dependency_is_reported(repo_copy, edit, lint) -> None:
+    edit(repo_copy / APP, '"id": "simpod-json-datasource"', '"id": "loki"')
+    result = lint(repo_copy)
+    assert "[dashboards] plugin dependency `loki` is not a plugin id Grafana accepts" \
+        in result.stdout

@@ -24,7 +24,7 @@ SERVICES = COMPOSE["services"]
 
 
 @pytest.mark.parametrize("service, image", [
-    ("loki", "grafana/loki:3.5.0"), ("promtail", "grafana/promtail:3.5.0"),
+    ("loki", "grafana/loki:3.5.0"), ("alloy", "grafana/alloy:v1.8.1"),
     ("grafana", "grafana/grafana:12.0.2"), ("redis", "redis:7-alpine"),
 ])
 def test_compose_pins_the_stack_versions(service: str, image: str) -> None:
@@ -48,8 +48,39 @@ def test_analyzer_and_worker_come_from_the_dockerfile() -> None:
     assert SERVICES["worker"]["command"] == ["ai-logs", "worker"]
 
 
-def test_grafana_installs_the_json_datasource_plugin() -> None:
-    assert "simpod-json-datasource" in SERVICES["grafana"]["environment"]["GF_INSTALL_PLUGINS"]
+def test_grafana_preinstalls_a_pinned_json_datasource_plugin() -> None:
+    environment = SERVICES["grafana"]["environment"]
+    assert "GF_INSTALL_PLUGINS" not in environment  # deprecated and unpinned
+    assert re.fullmatch(r"simpod-json-datasource@\d+\.\d+\.\d+",
+                        environment["GF_PLUGINS_PREINSTALL_SYNC"])
+
+
+def test_alloy_ships_the_logs_with_the_alloy_pipeline() -> None:
+    alloy = SERVICES["alloy"]
+    mounts = dict(v.split(":")[:2] for v in alloy["volumes"])
+    config = mounts["../promtail/config.alloy"]
+    assert alloy["command"][0] == "run" and alloy["command"][-1] == config
+    assert mounts["ai-agent-logs"] == "/var/log/ai-agents"
+    assert "promtail" not in SERVICES
+    assert (ROOT / "promtail/promtail-config.yaml").is_file()  # kept for Promtail users
+
+
+def test_prometheus_scrapes_alloy_where_it_listens() -> None:
+    config = _yaml("provisioning/prometheus/prometheus.yml")
+    [job] = [j for j in config["scrape_configs"] if j["job_name"] == "alloy"]
+    listen = next(a for a in SERVICES["alloy"]["command"] if a.startswith("--server.http"))
+    assert job["static_configs"][0]["targets"] == [f"alloy:{listen.rsplit(':', 1)[1]}"]
+
+
+def test_grafana_mounts_the_app_bundle_allows_it_unsigned_and_enables_it() -> None:
+    grafana = SERVICES["grafana"]
+    plugin_id = json.loads((ROOT / "grafana_app/plugin.json").read_text())["id"]
+    assert f"../grafana_app:/var/lib/grafana/plugins/{plugin_id}:ro" in grafana["volumes"]
+    assert plugin_id in grafana["environment"]["GF_PLUGINS_ALLOW_LOADING_UNSIGNED_PLUGINS"]
+    apps = _yaml("provisioning/grafana/plugins/apps.yaml")["apps"]
+    assert {"type": plugin_id, "org_id": 1, "disabled": False} in apps
+    mounts = dict(v.split(":")[:2] for v in grafana["volumes"])
+    assert mounts["./grafana/plugins"] == "/etc/grafana/provisioning/plugins"
 
 
 def _bind_mounts() -> list[tuple[str, str]]:
@@ -161,6 +192,44 @@ def test_the_app_bundle_ships_the_dashboards_for_grafana_12() -> None:
     shipped = [i["path"] for i in plugin["includes"] if i["type"] == "dashboard"]
     assert [json.loads((ROOT / "grafana_app" / p).read_text())["uid"] for p in shipped] == [
         _dashboard()["uid"]]
+
+
+def test_the_app_dashboard_include_has_the_uid_grafana_needs_for_its_nav_entry() -> None:
+    plugin = json.loads((ROOT / "grafana_app/plugin.json").read_text())
+    [include] = [i for i in plugin["includes"] if i["type"] == "dashboard"]
+    assert include["defaultNav"] is True and include["uid"] == _dashboard()["uid"]
+
+
+def test_the_app_depends_on_no_core_plugin() -> None:
+    """plugin.json's schema: dependency ids look like org-name-type; core datasources (loki,
+    prometheus) are no dependency and fail the pattern."""
+    plugin = json.loads((ROOT / "grafana_app/plugin.json").read_text())
+    for dependency in plugin["dependencies"]["plugins"]:
+        assert re.fullmatch(r"[0-9a-z]+-([0-9a-z]+-)?(app|panel|datasource|secretsmanager)",
+                            dependency["id"])
+        assert {"id", "name", "type", "version"} <= set(dependency)
+
+
+def _alert_rules() -> list[dict]:
+    groups = _yaml("provisioning/grafana/alerting/alert-rules.yaml")["groups"]
+    return [r for g in groups for r in g["rules"]]
+
+
+@pytest.mark.parametrize("rule", _alert_rules(), ids=lambda r: r["uid"])
+def test_each_grafana_alert_rule_links_a_panel_of_the_dashboard(rule: dict) -> None:
+    dashboard = _dashboard()
+    assert rule["dashboardUid"] == dashboard["uid"]
+    assert rule["panelId"] in {p["id"] for p in dashboard["panels"] if p["type"] != "row"}
+
+
+def test_the_dashboard_shows_the_analyzers_annotations_by_tag() -> None:
+    queries = _dashboard()["annotations"]["list"]
+    [by_tag] = [q for q in queries if q.get("target", {}).get("type") == "tags"]
+    assert by_tag["enable"] is True and by_tag["datasource"]["uid"] == "-- Grafana --"
+    assert by_tag["target"]["tags"] == ["ai-analysis"]
+    worker = (ROOT / "analyzer/worker.py").read_text()
+    assert 'tags=["ai-analysis"' in worker  # the tag the worker puts on its annotations
+    assert any(q.get("type") == "dashboard" for q in queries)  # and the dashboard's own
 
 
 DOCKERFILE = (ROOT / "Dockerfile").read_text()

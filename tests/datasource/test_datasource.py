@@ -178,10 +178,13 @@ def test_query_of_the_plugin_example_targets_is_refused(client: FlaskClient) -> 
     assert_error(post(client, "query", plugin_request("query")), "UNKNOWN_TARGET")
 
 
-def test_query_with_an_unknown_ad_hoc_key_is_refused(client: FlaskClient) -> None:
-    body = plugin_request("query")
+def test_query_with_an_unknown_ad_hoc_key_answers_with_a_notice(client: FlaskClient) -> None:
+    body = plugin_request("query")  # its ad-hoc filter is City = Berlin
     body["targets"] = [{"target": "error_rate", "refId": "A"}]
-    assert_error(post(client, "query", body), "UNKNOWN_FILTER_KEY")
+    response = post(client, "query", body)
+    assert response.status_code == 200
+    [notice] = response.get_json()[0]["meta"]["notices"]
+    assert notice["severity"] == "warning" and "City" in notice["text"]
 
 
 def test_query_with_a_bad_regex_filter_is_refused(client: FlaskClient) -> None:
@@ -190,9 +193,12 @@ def test_query_with_a_bad_regex_filter_is_refused(client: FlaskClient) -> None:
     assert_error(post(client, "query", body), "INVALID_REGEX")
 
 
-def test_query_with_an_unknown_payload_key_is_refused(client: FlaskClient) -> None:
+def test_query_with_an_unknown_payload_key_answers_with_a_notice(client: FlaskClient) -> None:
     body = query_body({"target": "error_rate", "refId": "A", "payload": {"service": "api"}})
-    assert_error(post(client, "query", body), "INVALID_PARAMETER")
+    response = post(client, "query", body)
+    assert response.status_code == 200
+    [notice] = response.get_json()[0]["meta"]["notices"]
+    assert "service" in notice["text"] and "ignored" in notice["text"]
 
 
 def test_query_with_a_bad_severity_is_refused(client: FlaskClient) -> None:

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -86,6 +89,16 @@ class RecordedLoki:
             else Answer(a[0], PLAIN_TEXT, a[1].encode())
             for a in answers
         ]
+
+    def answer_metrics_by_kind(self) -> None:
+        """Metric queries never recorded get recorded metric answers of the right kind (a
+        matrix, a vector) from the production-sized window: for tests of what surrounds an
+        analysis (connection options, alert flow), not of the analysis."""
+        scale = Path(__file__).resolve().parent.parent / "fixtures" / "loki_scale"
+        self.metrics_from = {
+            "/loki/api/v1/query_range": json.loads((scale / "count_by_service_level_1m.json").read_text()),
+            "/loki/api/v1/query": json.loads((scale / "totals_instant.json").read_text()),
+        }
 
     def requests_to(self, path: str) -> list[SeenRequest]:
         return [r for r in self.requests if r.path == path]
@@ -200,9 +213,13 @@ class _QuietServer(ThreadingHTTPServer):
         pass  # a client that gave up (timeout tests) is expected
 
 
-def _serve(loki: RecordedLoki) -> Iterator[RecordedLoki]:
+def _serve(loki: RecordedLoki, tls: ssl.SSLContext | None = None) -> Iterator[RecordedLoki]:
     server = _QuietServer(("127.0.0.1", 0), _handler(loki))
-    loki.url = f"http://127.0.0.1:{server.server_address[1]}"
+    scheme = "http"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    loki.url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield loki
@@ -210,10 +227,68 @@ def _serve(loki: RecordedLoki) -> Iterator[RecordedLoki]:
     server.server_close()
 
 
+def _exchanges() -> list[dict[str, Any]]:
+    return [json.loads(p.read_text()) for p in sorted(Path(LOKI_FIXTURES).glob("*.json"))]
+
+
 @pytest.fixture
 def recorded_loki() -> Iterator[RecordedLoki]:
-    exchanges = [json.loads(p.read_text()) for p in sorted(Path(LOKI_FIXTURES).glob("*.json"))]
-    yield from _serve(RecordedLoki(exchanges))
+    yield from _serve(RecordedLoki(_exchanges()))
+
+
+@dataclass
+class TlsFiles:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, made by openssl."""
+
+    ca: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+
+def _openssl(*args: str, cwd: Path) -> None:
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    if shutil.which("openssl") is None:
+        raise RuntimeError("openssl is not installed (apt-get install openssl)")
+    d = tmp_path_factory.mktemp("tls")
+    (d / "server.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    (d / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+             "ca.pem", "-days", "2", "-subj", "/CN=ai-logs test CA", cwd=d)
+    for name in ("server", "client"):
+        _openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out",
+                 f"{name}.csr", "-subj", f"/CN={name}", cwd=d)
+        _openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                 "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile",
+                 f"{name}.ext", cwd=d)
+    return TlsFiles(d / "ca.pem", d / "server.pem", d / "server.key", d / "client.pem",
+                    d / "client.key")
+
+
+@pytest.fixture
+def https_loki(tls_files: TlsFiles) -> Iterator[Callable[..., RecordedLoki]]:
+    """Start the recorded Loki behind TLS; with `client_certs`, it asks for a client
+    certificate signed by the test CA (as a gateway doing mTLS does)."""
+    running: list[Iterator[RecordedLoki]] = []
+
+    def start(*, client_certs: bool = False) -> RecordedLoki:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(tls_files.server_cert, tls_files.server_key)
+        if client_certs:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(tls_files.ca)
+        serving = _serve(RecordedLoki(_exchanges()), context)
+        running.append(serving)
+        return next(serving)
+
+    yield start
+    for serving in running:
+        next(serving, None)
 
 
 # --- the production-sized window (tests/fixtures/loki_scale) -------------------------------------

@@ -116,3 +116,16 @@ def test_fetch_without_a_limit_stops_at_max_entries(recorded_loki) -> None:
     with LokiSource(recorded_loki.url, page_size=3, max_entries=6) as loki:
         result = loki.fetch(query)
     assert len(result.records) == 6 and result.truncated is True
+
+
+def test_a_long_read_reports_the_share_of_the_window_covered(recorded_loki) -> None:
+    start, end = serve_pages(recorded_loki, PAGED)
+    calls: list[tuple[int, int, str]] = []
+    with LokiSource(recorded_loki.url, page_size=3) as loki:
+        loki.progress = lambda done, total, label: calls.append((done, total, label))
+        loki.fetch(Query(services=["worker"], start=str(start), end=str(end)))
+    assert len(calls) == len(query_range_requests(recorded_loki)) - 1  # the last page is short
+    assert {total for _, total, _ in calls} == {end - start}
+    covered = [done for done, _, _ in calls]
+    assert covered == sorted(covered) and 0 < covered[-1] <= end - start
+    assert {label for _, _, label in calls} == {"reading Loki"}

@@ -54,6 +54,11 @@ class RecordedTail:
     def use(self, name: str) -> None:
         self.exchange = load_exchange(name)
 
+    @property
+    def tails(self) -> list[TailRequest]:
+        """The tail connections asked for (the analyzer may ask Loki's /labels first)."""
+        return [r for r in self.requests if r.path == "/loki/api/v1/tail"]
+
     def _process_request(self, connection: ServerConnection, request: Any) -> Any:
         split = urlsplit(request.path)
         self.requests.append(

@@ -54,12 +54,26 @@ def test_loki_is_asked_with_logql_from_the_query_builder_and_the_tenant(
     before = time.time_ns()
     with app.stream("services=api&correlation_id=corr-tail-0") as ws:
         receive_until(ws, of_type("log"))
-    sent = recorded_tail.requests[0]
+    sent = recorded_tail.tails[0]
     expected = logql.log_query(Query(services=["api"], correlation_id="corr-tail-0"))
     assert sent.params["query"] == expected
     assert sent.headers["x-scope-orgid"] == "fake"
     # without a start Loki would replay its last hour: "from now" is sent explicitly
     assert int(sent.params["start"]) >= before
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [({"loki_bearer_token": "glc_token"}, "Bearer glc_token"),
+     ({"loki_username": "tenant-a", "loki_password": "pw"}, "Basic dGVuYW50LWE6cHc=")],
+)  # fmt: skip
+def test_the_tail_authenticates_as_the_source_does(
+    serve_app, recorded_tail: RecordedTail, settings: dict, expected: str
+):
+    app = serve_app(loki_url=recorded_tail.url, **settings)
+    with app.stream("services=api") as ws:
+        receive_until(ws, of_type("log"))
+    assert recorded_tail.tails[0].headers["authorization"] == expected
 
 
 def test_start_is_passed_to_loki_and_its_history_replays_first(
@@ -70,7 +84,7 @@ def test_start_is_passed_to_loki_and_its_history_replays_first(
     app = serve_app(loki_url=recorded_tail.url)
     with app.stream(f"services=redis&severity_threshold=error&start={start}&limit=3") as ws:
         messages = receive_until(ws, of_type("heartbeat"))
-    sent = recorded_tail.requests[0].params
+    sent = recorded_tail.tails[0].params
     assert (sent["start"], sent["limit"]) == (start, "3")
     recorded = [
         mask_text(json.loads(value[1])["message"])  # the recorded lines hold IP addresses
@@ -112,8 +126,8 @@ def test_a_tail_loki_closes_resumes_after_the_last_line_seen(
         for value in stream["values"]
     )
     assert len(_logs(messages)) == 2
-    assert len(recorded_tail.requests) == 2
-    assert int(recorded_tail.requests[1].params["start"]) == newest + 1
+    assert len(recorded_tail.tails) == 2
+    assert int(recorded_tail.tails[1].params["start"]) == newest + 1
 
 
 # ----- request checks before the upgrade ------------------------------------------------------
@@ -169,7 +183,7 @@ def test_the_stream_key_reads_its_own_tenant_from_loki(serve_app, recorded_tail,
     app = serve_app(loki_url=recorded_tail.url, api_keys_file=str(tmp_path / "keys.yaml"))
     with app.stream("services=api", {"X-API-Key": watcher}) as ws:
         receive_until(ws, of_type("log"))
-    assert recorded_tail.requests[0].headers["x-scope-orgid"] == "tenant-a"
+    assert recorded_tail.tails[0].headers["x-scope-orgid"] == "tenant-a"
 
 
 def test_the_endpoint_is_listed_in_openapi(serve_app):
