@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from typing import Any
 
 from analyzer.analysis import rule_export
 from analyzer.analysis.cascades import Cascade, CascadeStep, chain_steps
@@ -80,9 +81,14 @@ def _samples(messages: list[str], n: int = 3) -> list[str]:
     return list(dict.fromkeys(messages))[:n]
 
 
-def _error_logql(services: list[str]) -> str:
+def _error_logql(services: list[str], label: str) -> str:
+    """`label`: the one naming services where the logs live (`WindowProfile.service_label`)."""
     levels = logql.level_filter(Severity.WARN) or ""
-    return f"{logql.selector(sorted(services))} {levels}".strip()
+    return f"{logql.selector(sorted(services), service_label=label)} {levels}".strip()
+
+
+def _pattern_logql(regex: str, services: Any, label: str, exclude: Any = ()) -> str:
+    return rule_export.pattern_log_query(regex, services, exclude, service_label=label)
 
 
 def _root_cause(
@@ -138,7 +144,7 @@ def _root_cause(
             last_seen_ns=max(last, min(incident.end_ns, facts.window.end_ns)),
             samples=_samples([f.record.message for f in own] + [f.record.message for f in accusing]),
             services=affected,
-            logql=_error_logql([top.service]),
+            logql=_error_logql([top.service], facts.profile.service_label),
             extra={
                 "own_failures": own_count,
                 "accusing_lines": accusing_count,
@@ -179,7 +185,7 @@ def _cascades(facts: WindowFacts, incident: Incident, failures: list[Failure]) -
         )
     out = []
     for cascade in chain_steps(steps, failures):
-        out.append(_cascade_insight(cascade))
+        out.append(_cascade_insight(cascade, facts.profile.service_label))
     return out
 
 
@@ -199,7 +205,7 @@ def _last_failure(facts: WindowFacts, service: str, incident: Incident, first_ns
     return last
 
 
-def _cascade_insight(cascade: Cascade) -> Insight:
+def _cascade_insight(cascade: Cascade, label: str) -> Insight:
     steps = cascade.steps
     candidates = [cascade.earliest]
     if cascade.most_referenced and cascade.most_referenced not in candidates:
@@ -222,7 +228,7 @@ def _cascade_insight(cascade: Cascade) -> Insight:
             last_seen_ns=max(s.last_ns for s in steps),
             samples=_samples([s.sample for s in steps if s.sample]),
             services=cascade.services,
-            logql=_error_logql(cascade.services),
+            logql=_error_logql(cascade.services, label),
             extra={
                 "order": [
                     {"service": s.service, "first_error": s.first_ns, "errors": s.count}
@@ -263,7 +269,7 @@ def _patterns(facts: WindowFacts) -> list[Insight]:
                     last_seen_ns=max(m.group.last_ns for m in members),
                     samples=_samples([m.group.sample for m in sorted(members, key=lambda m: m.group.first_ns)]),
                     services=sorted(services),
-                    logql=rule_export.pattern_log_query(p.regex, services, p.exclude),
+                    logql=_pattern_logql(p.regex, services, facts.profile.service_label, p.exclude),
                     extra={
                         "pattern_type": name,
                         "category": p.category,
@@ -323,12 +329,12 @@ def _bursts(facts: WindowFacts) -> list[Insight]:
             label = burst.key
             services = [burst.key]
             samples = service_samples.get(burst.key, [])
-            logql_text = _error_logql([burst.key])
+            logql_text = _error_logql([burst.key], facts.profile.service_label)
         else:
             label = texts.get(burst.key, burst.key)
             services = sorted({g.group.service for g in members[burst.key]})
             samples = _samples([g.group.sample for g in members[burst.key]])
-            logql_text = rule_export.pattern_log_query(rule_export.template_regex(label), services)
+            logql_text = _pattern_logql(rule_export.template_regex(label), services, facts.profile.service_label)
         out.append(
             Insight(
                 kind="burst",
@@ -401,7 +407,7 @@ def _anomalies(facts: WindowFacts) -> list[Insight]:
                     last_seen_ns=max(g.group.last_ns for g in groups),
                     samples=_samples([g.group.sample for g in groups]),
                     services=services,
-                    logql=rule_export.pattern_log_query(rule_export.template_regex(template), services),
+                    logql=_pattern_logql(rule_export.template_regex(template), services, facts.profile.service_label),
                     extra={"template": template, "template_id": tid},
                 ),
             )
@@ -433,7 +439,7 @@ def _unnamed_errors(facts: WindowFacts) -> list[Insight]:
                     last_seen_ns=max(m.group.last_ns for m in members),
                     samples=_samples([m.group.sample for m in sorted(members, key=lambda m: -m.group.count)]),
                     services=[service],
-                    logql=_error_logql([service]),
+                    logql=_error_logql([service], facts.profile.service_label),
                 ),
             )
         )

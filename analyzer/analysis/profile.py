@@ -133,6 +133,7 @@ class WindowProfile:
     sums: dict[str, dict[str, float]] = field(default_factory=dict)  # "tokens_used by model"
     label_values: dict[str, list[str]] = field(default_factory=dict)
     source: str = ""  # how the numbers were computed, for metadata
+    service_label: str = "service"  # the label naming services where the logs live (LogQL)
     lines_read: int = 0  # lines the source parsed or fetched to build profile and evidence
     requests: int = 0  # requests sent to the source (Loki)
     queries: list[str] = field(default_factory=list)

@@ -53,8 +53,15 @@ def line_filter(regex: str, exclude: Iterable[str] = ()) -> str:
     return " ".join(stages)
 
 
-def pattern_log_query(regex: str, services: Iterable[str] = (), exclude: Iterable[str] = ()) -> str:
-    return f"{logql.selector(sorted(set(services)))} {line_filter(regex, exclude)}"
+def pattern_log_query(
+    regex: str,
+    services: Iterable[str] = (),
+    exclude: Iterable[str] = (),
+    *,
+    service_label: str = logql.SERVICE_LABEL,
+) -> str:
+    selector = logql.selector(sorted(set(services)), service_label=service_label)
+    return f"{selector} {line_filter(regex, exclude)}"
 
 
 def alert_name(pattern_type: str) -> str:

@@ -74,7 +74,9 @@ class LokiWindowReader:
         self.plan = plan
         self.tenant = tenant
         self.window = plan.window
-        self.selector = wq.with_services(base_selector, plan.services)
+        self.service_label = loki.service_label(tenant)
+        self.base = wq.base_selector(base_selector, self.service_label)
+        self.selector = wq.with_services(self.base, plan.services, self.service_label)
         self.sent = _Sent()
         self.level_label = "detected_level"
         self.pool = ThreadPoolExecutor(max_workers=MAX_WORKERS)
@@ -117,6 +119,12 @@ class LokiWindowReader:
         records, _ = entries_to_records(entries[:limit])
         return records
 
+    def _one(self, service: str) -> str:
+        return wq.with_services(self.base, [service], self.service_label)
+
+    def _service_of(self, metric: dict[str, str]) -> str:
+        return metric.get(self.service_label) or metric.get("service") or metric.get("service_name") or "unknown"
+
     # -- the read -------------------------------------------------------------------------------
 
     def read(self) -> WindowRead:
@@ -140,7 +148,7 @@ class LokiWindowReader:
         )
         fine_counts = self.pool.submit(self._failure_counts, fine)
         self.level_label = levels.result()
-        by = ["service", self.level_label]
+        by = [self.service_label, self.level_label]
         totals_f = self.pool.submit(self._totals, by, seconds)
         coarse_f = self.pool.submit(self._series, by, coarse)
         totals = totals_f.result()
@@ -156,6 +164,7 @@ class LokiWindowReader:
             failure_counts=failures,
             group_step_ns=self.plan.group_step_ns,
             source=f"loki: metric queries ({coarse}s and {fine}s steps) and narrow log queries",
+            service_label=self.service_label,
             exact=True,
         )
         for (service, level), row in counts.cells.items():
@@ -245,7 +254,7 @@ class LokiWindowReader:
             return self._per_service(lambda sel: wq.counts(sel, by, seconds), end_ns)
         out: dict[tuple[str, Severity], int] = {}
         for metric, _, value in _samples(data):
-            key = (metric.get("service") or metric.get("service_name") or "unknown",
+            key = (self._service_of(metric),
                    Severity.parse(metric.get(by[1]) or "info", default=Severity.INFO))
             out[key] = out.get(key, 0) + int(value)
         return out
@@ -254,13 +263,13 @@ class LokiWindowReader:
         services = self.plan.services or frozenset(self.loki.services(tenant=self.tenant))
         self.sent.notes.append("counted one service at a time: too many series for one query")
         futures = [
-            self.pool.submit(self._instant, build(wq.with_services(self.selector, [s])), end_ns)
+            self.pool.submit(self._instant, build(self._one(s)), end_ns)
             for s in sorted(services)
         ]
         out: dict[tuple[str, Severity], int] = {}
         for future in futures:
             for metric, _, value in _samples(future.result()):
-                key = (metric.get("service", "unknown"),
+                key = (self._service_of(metric),
                        Severity.parse(metric.get(self.level_label) or "info", default=Severity.INFO))
                 out[key] = out.get(key, 0) + int(value)
         return out
@@ -269,17 +278,19 @@ class LokiWindowReader:
         data = self._range(wq.counts(self.selector, by, step), step)
         out = TimeCounts(step * NS_PER_SECOND, 0)
         for metric, ts, value in _samples(data):
-            service = metric.get("service") or metric.get("service_name") or "unknown"
+            service = self._service_of(metric)
             level = Severity.parse(metric.get(by[1]) or "info", default=Severity.INFO)
             # the point at t counts (t - step, t]: its bucket starts at t - step
             out.add(service, level, int(ts * NS_PER_SECOND) - step * NS_PER_SECOND, int(value))
         return out
 
     def _failure_counts(self, step: int) -> TimeCounts:
-        data = self._range(wq.counts(self.selector, ["service"], step, wq.level_filter(wq.FAILURE_LEVELS)), step)
+        data = self._range(
+            wq.counts(self.selector, [self.service_label], step, wq.level_filter(wq.FAILURE_LEVELS)), step
+        )
         out = TimeCounts(step * NS_PER_SECOND, 0)
         for metric, ts, value in _samples(data):
-            out.add(metric.get("service", "unknown"), Severity.ERROR,
+            out.add(self._service_of(metric), Severity.ERROR,
                     int(ts * NS_PER_SECOND) - step * NS_PER_SECOND, int(value))
         return out
 
@@ -307,7 +318,7 @@ class LokiWindowReader:
                 continue
             start = max(self.window.start_ns, failures.bucket_start(min(row)))
             jobs.append(self.pool.submit(
-                self._lines, wq.failure_lines(wq.with_services(self.selector, [service])),
+                self._lines, wq.failure_lines(self._one(service)),
                 start, self.window.end_ns, self.plan.onset_lines, "forward"))
         out: list[LogRecord] = []
         for job in jobs:
@@ -383,7 +394,7 @@ class LokiWindowReader:
             try:
                 regex = template_regex(group.key)
                 query = wq.counts(
-                    wq.with_services(self.selector, [group.service]), ["service", self.level_label],
+                    self._one(group.service), [self.service_label, self.level_label],
                     seconds, wq.template_filter(regex),
                 )
             except AnalyzerError:
@@ -424,7 +435,7 @@ class LokiWindowReader:
         from analyzer.sources import logql
 
         query = Query(mode=self.plan.mode, services=sorted(self.plan.services))
-        text = logql.log_query(query)
+        text = logql.log_query(query, service_label=self.service_label)
         lines = self._lines(text, self.window.start_ns, self.window.end_ns, 5000, "backward")
         for record in lines:
             if tally.selects(record):

@@ -38,15 +38,22 @@ def nice_step(seconds: float) -> int:
     return 86400 * max(1, round(seconds / 86400))
 
 
-def with_services(base: str, services: Iterable[str]) -> str:
+def base_selector(configured: str, service_label: str) -> str:
+    """The configured streams; the default one names the tenant's own service label."""
+    if configured == logql.ANY_SERVICE:
+        return logql.selector((), service_label=service_label)
+    return configured
+
+
+def with_services(base: str, services: Iterable[str], service_label: str = logql.SERVICE_LABEL) -> str:
     """The base selector narrowed to services: `{env="prod", service=~"api|redis"}`."""
     wanted = sorted(set(services))
     if not wanted:
         return base
-    if base == logql.ANY_SERVICE:
-        return logql.selector(wanted)
-    matcher = logql.selector(wanted)[1:-1]
-    return base[:-1].rstrip() + ", " + matcher + "}"
+    narrowed = logql.selector(wanted, service_label=service_label)
+    if base == logql.selector((), service_label=service_label):
+        return narrowed
+    return base[:-1].rstrip() + ", " + narrowed[1:-1] + "}"
 
 
 def _vector(selector: str, pipeline: str, window: str) -> str:
