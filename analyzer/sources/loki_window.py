@@ -50,6 +50,7 @@ MAX_SERVICE_READS = 12
 COUNTED_TEMPLATES = 8
 MAX_WORKERS = 6
 MAX_POINTS = 11_000  # Loki's max points per series
+LEVEL_NAMES = ("trace", "debug", "info", "warn", "error", "fatal", "critical")
 
 
 @dataclass
@@ -77,6 +78,10 @@ class LokiWindowReader:
         self.service_label = loki.service_label(tenant)
         self.base = wq.base_selector(base_selector, self.service_label)
         self.selector = wq.with_services(self.base, plan.services, self.service_label)
+        levels = None
+        if plan.threshold is not None and plan.threshold > Severity.DEBUG:
+            levels = "|".join(n for n in LEVEL_NAMES if Severity.parse(n) >= plan.threshold)
+        self.stages = wq.stages_for(plan.ids, plan.exclude_patterns, levels)
         self.sent = _Sent()
         self.level_label = "detected_level"
         self.pool = ThreadPoolExecutor(max_workers=MAX_WORKERS)
@@ -119,6 +124,32 @@ class LokiWindowReader:
         records, _ = entries_to_records(entries[:limit])
         return records
 
+    # -- series for panels ---------------------------------------------------------------------
+
+    def count_series(self, step: int) -> TimeCounts:
+        """Lines per service and level at `step` seconds over the window: one metric query."""
+        try:
+            self.level_label = self._level_label()
+            return self._series([self.service_label, self.level_label], step)
+        finally:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def sum_series(self, field: str, by: str, step: int) -> dict[tuple[str, str], dict[int, float]]:
+        """Sum of a numeric field per (`by` value, model) at `step` seconds: bucket start // step."""
+        labels = [by, "model"] if by != "model" else ["model"]
+        try:
+            data = self._range(wq.sums(self.selector, self.stages, field, labels, step), step)
+        finally:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+        out: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+        step_ns = step * NS_PER_SECOND
+        for metric, ts, value in _samples(data):
+            key = (metric.get(by) or "unknown", metric.get("model") or "unknown")
+            bucket = (int(ts * NS_PER_SECOND) - step_ns) // step_ns
+            row = out[key]
+            row[bucket] = row.get(bucket, 0.0) + value
+        return dict(out)
+
     def _one(self, service: str) -> str:
         return wq.with_services(self.base, [service], self.service_label)
 
@@ -141,10 +172,12 @@ class LokiWindowReader:
         levels = self.pool.submit(self._level_label)
         stats = self.pool.submit(self._stats)
         first = self.pool.submit(
-            self._lines, wq.failure_lines(self.selector), window.start_ns, window.end_ns, EDGE_LINES, "forward"
+            self._lines, wq.failure_lines(self.selector, self.stages), window.start_ns, window.end_ns,
+            EDGE_LINES, "forward",
         )
         newest = self.pool.submit(
-            self._lines, wq.failure_lines(self.selector), window.start_ns, window.end_ns, EDGE_LINES, "backward"
+            self._lines, wq.failure_lines(self.selector, self.stages), window.start_ns, window.end_ns,
+            EDGE_LINES, "backward",
         )
         fine_counts = self.pool.submit(self._failure_counts, fine)
         self.level_label = levels.result()
@@ -234,7 +267,7 @@ class LokiWindowReader:
         self, by: list[str], start_ns: int, end_ns: int, *, depth: int
     ) -> dict[tuple[str, Severity], int]:
         seconds = wq.seconds_of(end_ns - start_ns)
-        query = wq.counts(self.selector, by, seconds)
+        query = wq.counts(self.selector, by, seconds, self.stages)
         try:
             data = self._instant(query, end_ns)
         except QueryTimeout:
@@ -251,7 +284,7 @@ class LokiWindowReader:
         except BadQuery as exc:
             if "maximum of series" not in str(exc):
                 raise
-            return self._per_service(lambda sel: wq.counts(sel, by, seconds), end_ns)
+            return self._per_service(lambda sel: wq.counts(sel, by, seconds, self.stages), end_ns)
         out: dict[tuple[str, Severity], int] = {}
         for metric, _, value in _samples(data):
             key = (self._service_of(metric),
@@ -275,7 +308,7 @@ class LokiWindowReader:
         return out
 
     def _series(self, by: list[str], step: int) -> TimeCounts:
-        data = self._range(wq.counts(self.selector, by, step), step)
+        data = self._range(wq.counts(self.selector, by, step, self.stages), step)
         out = TimeCounts(step * NS_PER_SECOND, 0)
         for metric, ts, value in _samples(data):
             service = self._service_of(metric)
@@ -286,7 +319,9 @@ class LokiWindowReader:
 
     def _failure_counts(self, step: int) -> TimeCounts:
         data = self._range(
-            wq.counts(self.selector, [self.service_label], step, wq.level_filter(wq.FAILURE_LEVELS)), step
+            wq.counts(self.selector, [self.service_label], step,
+                      wq.join(self.stages, wq.level_filter(wq.FAILURE_LEVELS))),
+            step,
         )
         out = TimeCounts(step * NS_PER_SECOND, 0)
         for metric, ts, value in _samples(data):
@@ -310,7 +345,7 @@ class LokiWindowReader:
             start = max(self.window.start_ns, incident.lead_in_ns)
             if start > covered_until or covered_until == 0:
                 jobs.append(self.pool.submit(
-                    self._lines, wq.failure_lines(self.selector), start, incident.end_ns,
+                    self._lines, wq.failure_lines(self.selector, self.stages), start, incident.end_ns,
                     ONSET_LINES, "forward"))
         failures = profile.failure_series()
         for (service, _), row in sorted(failures.cells.items()):
@@ -318,7 +353,7 @@ class LokiWindowReader:
                 continue
             start = max(self.window.start_ns, failures.bucket_start(min(row)))
             jobs.append(self.pool.submit(
-                self._lines, wq.failure_lines(self._one(service)),
+                self._lines, wq.failure_lines(self._one(service), self.stages),
                 start, self.window.end_ns, self.plan.onset_lines, "forward"))
         out: list[LogRecord] = []
         for job in jobs:
@@ -395,7 +430,7 @@ class LokiWindowReader:
                 regex = template_regex(group.key)
                 query = wq.counts(
                     self._one(group.service), [self.service_label, self.level_label],
-                    seconds, wq.template_filter(regex),
+                    seconds, wq.join(self.stages, wq.template_filter(regex)),
                 )
             except AnalyzerError:
                 continue
@@ -451,7 +486,7 @@ class LokiWindowReader:
     ) -> EvidenceSample:
         builder = EvidenceBuilder()
         wanted = {name: values for name, values in (ids or {}).items() if values}
-        query = self.selector
+        query = wq.join(self.selector, self.stages)
         for name, values in wanted.items():
             query = f"{query} {wq.ids_filter(name, values)}"
         reason = why.REQUEST if wanted else why.CONTEXT

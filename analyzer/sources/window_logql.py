@@ -70,9 +70,35 @@ def level_filter(levels: str, label: str = "detected_level") -> str:
     return f"| {logql.label_name(label)}=~{logql.quote(levels)}"
 
 
-def failure_lines(selector: str) -> str:
+def failure_lines(selector: str, stages: str = "") -> str:
     """`{...} | detected_level=~"error|fatal|critical"`: error lines, in any format."""
-    return f"{selector} {level_filter(FAILURE_LEVELS)}"
+    return f"{selector} {join(stages, level_filter(FAILURE_LEVELS))}"
+
+
+def join(*stages: str) -> str:
+    return " ".join(s for s in stages if s)
+
+
+def stages_for(
+    ids: Iterable[tuple[str, str]], exclude_patterns: Iterable[str], levels: str | None
+) -> str:
+    """The pipeline a question adds after the selector: its ids (structured metadata), its
+    exclude patterns (line filters) and its severity floor."""
+    out = [ids_filter(name, [value]) for name, value in ids]
+    for pattern in exclude_patterns:
+        logql.validate_regex(pattern)
+        out.append(f"!~ {logql.quote(pattern)}")
+    if levels:
+        out.append(level_filter(levels))
+    return " ".join(out)
+
+
+def sums(selector: str, stages: str, field: str, by: Iterable[str], range_seconds: int) -> str:
+    """`sum by (model) (sum_over_time({...} | json | unwrap tokens_used | __error__="" [5m]))`:
+    lines whose value is missing or not a number are dropped rather than failing the query."""
+    labels = ", ".join(logql.label_name(b) for b in by)
+    pipeline = join(stages, f'| json | unwrap {logql.label_name(field)} | __error__=""')
+    return f"sum by ({labels}) (sum_over_time({selector} {pipeline} [{duration(range_seconds)}]))"
 
 
 def noisy_lines(selector: str) -> str:
