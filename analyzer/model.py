@@ -14,7 +14,14 @@ from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 NS_PER_SECOND = 1_000_000_000
 
@@ -27,6 +34,73 @@ def parse_duration(text: str) -> int:
     if not re.fullmatch(DURATION_PATTERN, text):
         raise ValueError(f"duration {text!r} must look like 30s, 15m, 2h or 7d")
     return int(text[:-1]) * _DURATION_UNITS[text[-1]]
+
+
+MAX_WINDOW = "3650d"  # ten years: longer spans are typos, and overflow the clocks downstream
+MAX_WINDOW_SECONDS = 3650 * 86400
+# Loki counts time in int64 nanoseconds, which end in April 2262
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2262, 4, 11, tzinfo=UTC)
+
+
+def _bounded_span(text: str) -> str:
+    if parse_duration(text) > MAX_WINDOW_SECONDS:
+        raise ValueError(f"{text} is longer than {MAX_WINDOW}, the longest window")
+    return text
+
+
+def _window_span(text: str) -> str:
+    if parse_duration(text) <= 0:
+        raise ValueError(f"{text} is an empty window; give a length such as 15m or 2h")
+    return _bounded_span(text)
+
+
+def _up_to(limit: int, *, positive: bool) -> str:
+    """A regex (no look-around) for the decimal integers 0 or 1 .. `limit`, leading zeros
+    allowed, so the OpenAPI document states the bounds the validators enforce."""
+    digits = str(limit)  # at least two digits: every limit here is
+    shorter = len(digits) - 1
+    parts = [f"[1-9][0-9]{{0,{shorter - 1}}}" if positive else f"[0-9]{{1,{shorter}}}"]
+    for i, digit in enumerate(digits[:-1]):
+        low = 0 if i else 1
+        if int(digit) > low:
+            high = int(digit) - 1
+            span = str(low) if high == low else f"[{low}-{high}]"
+            parts.append(f"{digits[:i]}{span}[0-9]{{{shorter - i}}}")
+    parts.append(digits)
+    return "0*(?:" + "|".join(parts) + ")"
+
+
+def _duration_schema(*, positive: bool) -> dict[str, str]:
+    units = "|".join(
+        f"{_up_to(MAX_WINDOW_SECONDS // seconds, positive=positive)}{unit}"
+        for unit, seconds in _DURATION_UNITS.items()
+    )
+    return {"pattern": f"^(?:{units})$"}
+
+
+# A look-back window: longer than zero, at most MAX_WINDOW.
+Window = Annotated[
+    str,
+    Field(pattern=DURATION_PATTERN, json_schema_extra=_duration_schema(positive=True)),
+    AfterValidator(_window_span),
+]
+# A margin around something (may be zero), at most MAX_WINDOW.
+Span = Annotated[
+    str,
+    Field(pattern=DURATION_PATTERN, json_schema_extra=_duration_schema(positive=False)),
+    AfterValidator(_bounded_span),
+]
+
+
+def check_instant(value: datetime) -> datetime:
+    """An instant every clock downstream can hold (Loki's int64 nanoseconds)."""
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(
+            f"{value.isoformat()} is outside {EARLIEST.date()} .. {LATEST.date()}, the times "
+            "Loki can store"
+        )
+    return value
 
 
 class Severity(IntEnum):
@@ -231,8 +305,8 @@ class Query(BaseModel):
     services: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
         default_factory=list, max_length=50, description="Services to read; empty means all."
     )
-    time_range: str = Field(
-        "1h", pattern=DURATION_PATTERN, description="Window ending now (or at `end`), e.g. 2h."
+    time_range: Window = Field(
+        "1h", description=f"Window ending now (or at `end`), e.g. 2h; at most {MAX_WINDOW}."
     )
     start: datetime | None = Field(None, description="Absolute start (RFC 3339 or epoch).")
     end: datetime | None = Field(None, description="Absolute end (RFC 3339 or epoch).")
@@ -249,8 +323,8 @@ class Query(BaseModel):
     format: OutputFormat = OutputFormat.STRUCTURED
     deduplicate: bool = Field(False, description="Collapse repeated messages with counts.")
     highlight: list[Term] = Field(default_factory=list, max_length=10)
-    context_window: str | None = Field(
-        None, pattern=DURATION_PATTERN, description="Time kept around each error, e.g. 30s."
+    context_window: Span | None = Field(
+        None, description="Time kept around each error, e.g. 30s."
     )
     exclude_patterns: list[Term] = Field(
         default_factory=list, max_length=10, description="Regexes; matching lines are dropped."
@@ -281,7 +355,7 @@ class Query(BaseModel):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _instant(cls, value: object) -> object:
-        return parse_instant(value) if value not in (None, "") else None
+        return check_instant(parse_instant(value)) if value not in (None, "") else None
 
     @field_validator("exclude_patterns")
     @classmethod
@@ -335,7 +409,10 @@ def parse_instant(value: object) -> datetime:
             number /= 1e6
         elif number > 1e11:
             number /= 1e3
-        return datetime.fromtimestamp(number, tz=UTC)
+        try:
+            return datetime.fromtimestamp(number, tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise ValueError(f"{text[:40]!r} is not an epoch this clock can hold") from exc
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:

@@ -10,6 +10,7 @@ __all__ = ["FetchResult", "LogSource", "open_source"]
 
 def open_source(settings: Settings) -> LogSource:
     if settings.loki_url:
+        from analyzer.infra.breaker import CircuitBreaker
         from analyzer.sources.loki import LokiSource
 
         return LokiSource(
@@ -18,6 +19,12 @@ def open_source(settings: Settings) -> LogSource:
             retries=settings.loki_retries,
             page_size=settings.loki_page_size,
             default_tenant=settings.default_tenant,
+            breaker=CircuitBreaker(
+                "Loki",
+                failures=settings.loki_breaker_failures,
+                reset_seconds=settings.loki_breaker_reset,
+            ),
+            propagate_trace=settings.trace_propagation,
         )
     from analyzer.sources.files import FileSource
 

@@ -24,7 +24,7 @@ from analyzer.infra.registry import (
     open_registry,
     record_detections,
 )
-from analyzer.model import DURATION_PATTERN, Query, Severity
+from analyzer.model import Query, Severity, Span, Window
 from analyzer.services import Services
 from analyzer.web.auth import require
 from analyzer.web.context import services
@@ -46,7 +46,7 @@ class PatternListParams(BaseModel):
     page: int = Field(1, ge=1, le=10000)
     per_page: int = Field(50, ge=1, le=200)
     refresh: bool = Field(False, description="Analyse `time_range` first and record detections.")
-    time_range: str = Field("1h", pattern=DURATION_PATTERN)
+    time_range: Window = "1h"
     services: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
         default_factory=list, max_length=50
     )
@@ -63,8 +63,8 @@ class RuleParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     threshold: float = Field(5, ge=0, le=1e9, description="Lines per interval that fire the alert.")
-    interval: str = Field("5m", pattern=DURATION_PATTERN)
-    for_: str = Field("2m", alias="for", pattern=DURATION_PATTERN)
+    interval: Window = "5m"
+    for_: Span = Field("2m", alias="for")
     namespace: str = Field("ai-logs-patterns", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 
 
