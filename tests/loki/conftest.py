@@ -66,6 +66,7 @@ class RecordedLoki:
     scripted: dict[str, list[Answer]] = field(default_factory=dict)
     pages_from: dict[str, Any] | None = None  # a recorded streams exchange to slice
     delay: float = 0.0
+    trickle: float = 0.0  # seconds between the body's bytes: a Loki that answers very slowly
     url: str = ""
 
     @staticmethod
@@ -175,7 +176,13 @@ def _handler(loki: RecordedLoki) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Type", answer.content_type)
             self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()
-            self.wfile.write(answer.body)
+            if not loki.trickle:
+                self.wfile.write(answer.body)
+                return
+            for byte in answer.body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(loki.trickle)
 
         do_GET = _serve
         do_POST = _serve
