@@ -54,7 +54,7 @@ def fetch_and_analyze(
 def remember_patterns(services: Services, analysis: Analysis, *, tenant: str | None) -> None:
     """Detected patterns go to the registry; a registry failure never fails the answer."""
     registry = services.extras.get("pattern_registry")
-    if registry is None:
+    if registry is None or not services.settings.pattern_detection:
         return
     from analyzer.infra.registry import record_detections
 

@@ -45,7 +45,9 @@ def run(args: argparse.Namespace) -> int:
         limit=10000,
     )
     analysis = fetch_and_analyze(build_services(settings), query, tenant=getattr(args, "tenant", None))
-    insights = [i.to_dict() for i in analysis.insights[: args.top]]
+    from analyzer.infra.privacy import mask
+
+    insights = mask([i.to_dict() for i in analysis.insights[: args.top]])
     if args.json:
         print_json({"time_range": analysis.window.to_dict(), "insights": insights})
         return 0

@@ -2,9 +2,13 @@
 
 - `GET  /api/v1/ai_logs/patterns`: filters and paging; `refresh=true` analyses a window first
   and records what it finds.
-- `GET  /api/v1/ai_logs/patterns/<id>`, `PATCH` to resolve (or reopen) with notes.
+- `GET  /api/v1/ai_logs/patterns/<id>`, `PATCH` to resolve (or reopen) with notes (a key with
+  the `admin` scope: resolving changes what every reader of the tenant sees).
 - `GET  /api/v1/ai_logs/patterns/<id>/rule`: a Loki ruler rule group (YAML) alerting on the
   pattern's rate; `POST` pushes it to Loki's ruler, which writes only with object storage.
+
+Everything answered is PII-masked, the rule's regex too: a rule that names one user's address
+would itself leak it. `AI_LOGS_PATTERN_DETECTION=false` switches these endpoints off (503).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from analyzer.analysis.rule_export import RuleSpec, rule_group, rule_group_yaml
 from analyzer.errors import AnalyzerError, InvalidParameter, NotFound
+from analyzer.infra.privacy import mask, mask_text
 from analyzer.infra.registry import (
     PatternEntry,
     PatternFilter,
@@ -81,6 +86,21 @@ def registry() -> PatternRegistry:
     return services().extras[REGISTRY_KEY]
 
 
+@bp.before_request
+def _switched_on() -> None:
+    if request.path.startswith(f"{bp.url_prefix}/patterns") and not (
+        services().settings.pattern_detection
+    ):
+        raise AnalyzerError(
+            "pattern detection is switched off on this deployment (AI_LOGS_PATTERN_DETECTION"
+            "=false)",
+            code="PATTERN_DETECTION_DISABLED",
+            status=503,
+            suggestion="Use /api/v1/ai_logs/query for analyses; patterns come back when the "
+            "operators switch detection on again.",
+        )
+
+
 def _entry(pattern_id: str) -> PatternEntry:
     if not PATTERN_ID.fullmatch(pattern_id):
         raise InvalidParameter(
@@ -118,7 +138,7 @@ def list_patterns() -> Response:
     items, total = registry().list(g.tenant, where, offset=offset, limit=params.per_page)
     return jsonify(
         {
-            "patterns": [e.to_dict() for e in items],
+            "patterns": [mask(e.to_dict()) for e in items],
             "page": params.page,
             "per_page": params.per_page,
             "total": total,
@@ -129,11 +149,11 @@ def list_patterns() -> Response:
 @bp.get("/patterns/<pattern_id>")
 @require("query")
 def get_pattern(pattern_id: str) -> Response:
-    return jsonify(_entry(pattern_id).to_dict())
+    return jsonify(mask(_entry(pattern_id).to_dict()))
 
 
 @bp.patch("/patterns/<pattern_id>")
-@require("query")
+@require("admin")
 def update_pattern(pattern_id: str) -> Response:
     _entry(pattern_id)
     update = parse_params(PatternUpdate, request)
@@ -141,19 +161,19 @@ def update_pattern(pattern_id: str) -> Response:
         g.tenant, pattern_id, resolved=update.resolved, notes=update.resolution_notes
     )
     assert entry is not None  # checked above; a concurrent delete does not exist
-    return jsonify(entry.to_dict())
+    return jsonify(mask(entry.to_dict()))
 
 
 def _group(entry: PatternEntry, params: RuleParams) -> dict[str, Any]:
     spec = RuleSpec(
         pattern_id=entry.id,
-        pattern_type=entry.pattern_type,
-        regex=entry.regex,
-        exclude=entry.exclude,
+        pattern_type=mask_text(entry.pattern_type),
+        regex=mask_text(entry.regex),
+        exclude=[mask_text(e) for e in entry.exclude],
         severity="critical" if entry.severity in ("error", "fatal") else "warning",
-        suggestion=entry.suggestion,
+        suggestion=mask_text(entry.suggestion),
         services=entry.affected_services,
-        description=entry.title,
+        description=mask_text(entry.title),
     )
     return rule_group(spec, threshold=params.threshold, interval=params.interval, for_=params.for_)
 
