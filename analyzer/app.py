@@ -8,8 +8,8 @@ from flask import Flask
 
 from analyzer.config import Settings, load_settings
 from analyzer.instrument.wsgi import CorrelationIdMiddleware
-from analyzer.web.json_body import StrictJSONProvider
 from analyzer.services import Services, build_services
+from analyzer.web.json_body import StrictJSONProvider
 
 # Each module exposes `register(app, services)`; order matters only for error handlers (first).
 WEB_MODULES = (

@@ -146,6 +146,7 @@ def keep_url_prefixes(*prefixes: str | None) -> None:
     kept = sorted({p.rstrip("/") for p in prefixes if p}, key=len, reverse=True)
     _kept_prefixes = re.compile("|".join(map(re.escape, kept))) if kept else None
     _mask_short.cache_clear()
+    mask_secrets.cache_clear()
 
 
 Rules = tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
@@ -217,10 +218,16 @@ def mask_text(text: str) -> str:
     return _mask(text)
 
 
+@lru_cache(maxsize=1 << 14)
+def mask_secrets(message: str) -> str:
+    """Credentials and e-mail addresses masked in a log message, before it becomes a template
+    or a fingerprint: so a secret never turns into constant fragments around `<*>`. What
+    mining leaves constant is masked again with the answer."""
+    return _mask(message, _SECRET_RULES) if message else message
+
+
 def mask_messages(messages: Iterable[str]) -> Iterator[str]:
-    """Credentials and e-mail addresses masked in a stream of log messages, each distinct
-    message once. Template mining runs on these, so a secret never becomes half constant,
-    half `<*>`; what mining leaves constant is masked again with the answer."""
+    """`mask_secrets` over a stream of log messages, each distinct message once."""
     seen: dict[str, str] = {}
     for message in messages:
         masked = seen.get(message)

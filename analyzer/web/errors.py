@@ -22,7 +22,10 @@ _HTTP_CODES = {
 
 
 def error_response(exc: AnalyzerError) -> Response:
-    response = jsonify(exc.to_dict())
+    """The error as JSON, PII-masked: messages echo what the caller sent (ids, paths)."""
+    from analyzer.infra.privacy import mask
+
+    response = jsonify(mask(exc.to_dict()))
     response.status_code = exc.status
     for name, value in exc.headers.items():
         response.headers[name] = value
