@@ -76,8 +76,9 @@ def build_query(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from analyzer.cli.progress import Progress
-    from analyzer.querying import respond
+    from analyzer.querying import resolve_window, respond
     from analyzer.services import build_services
+    from analyzer.sources.known import require_known_services
 
     query = build_query(args)
     settings = settings_from(args)
@@ -86,7 +87,11 @@ def run(args: argparse.Namespace) -> int:
             f"reading logs from {settings.loki_url or settings.source_path or 'the bundled sample'}"
         )
         services = build_services(settings)
-        body = respond(services, query, tenant=args.tenant or settings.default_tenant)
+        tenant = args.tenant or settings.default_tenant
+        require_known_services(
+            services.source, query.services, tenant=tenant, window=resolve_window(services, query)
+        )
+        body = respond(services, query, tenant=tenant)
     if args.json:
         print_json(body)
         return 0

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from flask import Request
 from pydantic import BaseModel, ValidationError
+from werkzeug.datastructures import MultiDict
 
 from analyzer.errors import InvalidParameter
 
@@ -21,23 +22,64 @@ def _list_fields(model: type[BaseModel]) -> frozenset[str]:
     )
 
 
-def request_values(request: Request, model: type[BaseModel]) -> dict[str, Any]:
-    """Query string and JSON body merged; the body wins. Repeated query keys become lists."""
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _fields(source: MultiDict[str, str], lists: frozenset[str]) -> dict[str, Any]:
+    """Repeated keys become lists, and so does any key of a list field."""
     values: dict[str, Any] = {}
-    lists = _list_fields(model)
-    for key in request.args:
-        items = request.args.getlist(key)
+    for key in source:
+        items = source.getlist(key)
         values[key] = items if key in lists or len(items) > 1 else items[0]
-    if request.method in {"POST", "PUT", "PATCH"} and request.data:
-        body = request.get_json(silent=True)
-        if not isinstance(body, dict):
-            raise InvalidParameter(
-                "the request body is not a JSON object",
-                code="INVALID_JSON",
-                suggestion="Send Content-Type: application/json with an object body.",
-            )
-        values.update(body)
     return values
+
+
+def request_values(request: Request, model: type[BaseModel]) -> dict[str, Any]:
+    """Query string and body merged; the body wins. Repeated keys become lists.
+
+    A body is read whatever its form: JSON (also when sent as a form, as `curl -d '{...}'`
+    does), or form fields like query parameters. Uploaded files and other media types are a
+    415, never silently ignored.
+    """
+    lists = _list_fields(model)
+    values = _fields(request.args, lists)
+    if request.method not in {"POST", "PUT", "PATCH"}:
+        return values
+    if request.mimetype in FORM_TYPES:
+        raw = request.get_data(cache=True)
+        if raw.lstrip()[:1] == b"{":
+            values.update(_json_object(request, force=True))
+            return values
+        if request.files:
+            raise _unsupported("file uploads are not read")
+        values.update(_fields(request.form, lists))
+        return values
+    if not request.get_data(cache=True):
+        return values
+    if request.mimetype and not request.is_json and not request.mimetype.startswith("text/"):
+        raise _unsupported(f"a {request.mimetype} body is not read")
+    values.update(_json_object(request, force=True))
+    return values
+
+
+def _json_object(request: Request, *, force: bool) -> dict[str, Any]:
+    body = request.get_json(force=force, silent=True)
+    if not isinstance(body, dict):
+        raise InvalidParameter(
+            "the request body is not a JSON object",
+            code="INVALID_JSON",
+            suggestion="Send Content-Type: application/json with an object body.",
+        )
+    return body
+
+
+def _unsupported(why: str) -> InvalidParameter:
+    return InvalidParameter(
+        f"{why}; send the parameters as JSON, form fields or a query string",
+        code="UNSUPPORTED_MEDIA_TYPE",
+        status=415,
+        suggestion="Send Content-Type: application/json with an object body.",
+    )
 
 
 def parse_params(model: type[M], request: Request, **extra: Any) -> M:

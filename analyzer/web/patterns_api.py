@@ -124,9 +124,13 @@ def list_patterns() -> Response:
     params = parse_params(PatternListParams, request)
     svc = services()
     if params.refresh:
-        from analyzer.querying import fetch_and_analyze
+        from analyzer.querying import fetch_and_analyze, resolve_window
+        from analyzer.sources.known import require_known_services
 
         query = Query(time_range=params.time_range, services=params.services, cache=False)
+        require_known_services(
+            svc.source, query.services, tenant=g.tenant, window=resolve_window(svc, query)
+        )
         record_detections(registry(), fetch_and_analyze(svc, query, tenant=g.tenant), tenant=g.tenant)
     where = PatternFilter(
         pattern_type=params.pattern_type,

@@ -406,7 +406,9 @@ def stream_without_upgrade() -> None:
         status=426,
         suggestion="Connect with a WebSocket client (ws://host/api/v1/ai_logs/stream?...); "
         "use /api/v1/ai_logs/query for a one-off answer.",
-        headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+        # no `Connection: Upgrade`: nothing is upgraded, and servers that see it hold the
+        # connection open for a switch that never comes (keep-alive clients hang)
+        headers={"Upgrade": "websocket"},
     )
 
 
