@@ -175,6 +175,24 @@ _SYSLOG_NUMBERS: dict[int, Severity] = {
 ID_FIELDS = ("correlation_id", "conversation_id", "session_id", "workspace_id", "user_id")
 
 
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+# What `Severity.parse` accepts, for the OpenAPI document: a level name in any case, or a
+# number (syslog 0-7; any other number reads as info).
+SEVERITY_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer"},
+        {
+            "type": "string",
+            "pattern": "^(?:" + "|".join(_any_case(a) for a in _SEVERITY_ALIASES) + "|-?[0-9]+)$",
+        },
+        {"type": "null"},
+    ]
+}
+
+
 @dataclass(slots=True)
 class LogRecord:
     """One log line after parsing, whatever source it came from.
@@ -316,7 +334,9 @@ class Query(BaseModel):
     workspace_id: IdText | None = None
     user_id: IdText | None = None
     severity_threshold: Severity | None = Field(
-        None, description="Keep records at or above this level (debug..fatal)."
+        None,
+        description="Keep records at or above this level (debug..fatal).",
+        json_schema_extra=SEVERITY_SCHEMA,
     )
     include_context: int = Field(0, ge=0, le=50, description="Lines kept around each hit.")
     aggregation: Aggregation = Aggregation.NONE
@@ -350,6 +370,8 @@ class Query(BaseModel):
     def _severity(cls, value: object) -> object:
         if value is None or value == "":
             return None
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+            value = int(value)  # a syslog number sent in a query string
         return Severity.parse(value)
 
     @field_validator("start", "end", mode="before")

@@ -132,6 +132,7 @@ def require(scope: str, *, limit_group: str | None = None) -> Callable[[F], F]:
             g.tenant = resolve_tenant(principal)
             return view(*args, **kwargs)
 
+        wrapper.required_scope = scope  # type: ignore[attr-defined]  # read by /openapi.json
         return wrapper  # type: ignore[return-value]
 
     return decorate
