@@ -179,6 +179,17 @@ def _any_case(word: str) -> str:
     return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
 
 
+# Instants as the validators read them: RFC 3339, or epoch seconds (ms and ns are read too;
+# the document states the unambiguous forms).
+INSTANT_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "format": "date-time"},
+        {"type": "string", "pattern": "^(?:[0-9]{1,9}|1[0-9]{9})(?:\\.[0-9]{1,6})?$"},
+        {"type": "string", "enum": [""]},  # `start=` in a query string: not given
+        {"type": "null"},
+    ]
+}
+
 # What `Severity.parse` accepts, for the OpenAPI document: a level name in any case, or a
 # number (syslog 0-7; any other number reads as info).
 SEVERITY_SCHEMA: dict[str, Any] = {
@@ -326,8 +337,14 @@ class Query(BaseModel):
     time_range: Window = Field(
         "1h", description=f"Window ending now (or at `end`), e.g. 2h; at most {MAX_WINDOW}."
     )
-    start: datetime | None = Field(None, description="Absolute start (RFC 3339 or epoch).")
-    end: datetime | None = Field(None, description="Absolute end (RFC 3339 or epoch).")
+    start: datetime | None = Field(
+        None, description="Absolute start (RFC 3339 or epoch).", json_schema_extra=INSTANT_SCHEMA
+    )
+    end: datetime | None = Field(
+        None,
+        description="Absolute end (RFC 3339 or epoch), after start.",
+        json_schema_extra=INSTANT_SCHEMA,
+    )
     correlation_id: IdText | None = None
     conversation_id: IdText | None = None
     session_id: IdText | None = None

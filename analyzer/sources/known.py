@@ -2,8 +2,8 @@
 
 `--services nosuch` used to read nothing and answer "nothing stands out"; `api,nosuch` quietly
 read only api. Before reading, the names asked for are compared with the services the source
-knows (over Loki: those with lines in the query's window); any unknown name is a 400 that
-lists the known ones. When the source knows no service at all (nothing logged yet, or the
+knows (over Loki: those with lines in the query's window); any unknown name is a 404 (like an id that
+does not exist) that lists the known ones. When the source knows no service at all (nothing logged yet, or the
 label call failed) nothing is checked: the answer then says there were no lines.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Sequence
 
-from analyzer.errors import InvalidParameter
+from analyzer.errors import NotFound
 from analyzer.model import TimeRange
 from analyzer.sources.base import LogSource
 
@@ -41,7 +41,7 @@ def require_known_services(
     tenant: str | None,
     window: TimeRange | None = None,
 ) -> None:
-    """Raise 400 UNKNOWN_SERVICE when any asked-for service is not one the source knows."""
+    """Raise 404 UNKNOWN_SERVICE when any asked-for service is not one the source knows."""
     if not services:
         return
     known = known_services(source, tenant, window)
@@ -53,7 +53,7 @@ def require_known_services(
     where = "with lines in this window" if window is not None and source.name == "loki" else ""
     listed = ", ".join(sorted(known)[:SHOWN]) + (", ..." if len(known) > SHOWN else "")
     names = ", ".join(repr(name) for name in unknown)
-    raise InvalidParameter(
+    raise NotFound(
         f"unknown service{'s' if len(unknown) > 1 else ''} {names}; known services"
         f"{' ' + where if where else ''}: {listed}",
         code="UNKNOWN_SERVICE",

@@ -58,7 +58,9 @@ def request_values(request: Request, model: type[BaseModel]) -> dict[str, Any]:
         return values
     if request.mimetype and not request.is_json and not request.mimetype.startswith("text/"):
         raise _unsupported(f"a {request.mimetype} body is not read")
-    values.update(_json_object(request, force=True))
+    body = _json_object(request, force=True)
+    check_json_types(model, body)
+    values.update(body)
     return values
 
 
@@ -71,6 +73,56 @@ def _json_object(request: Request, *, force: bool) -> dict[str, Any]:
             suggestion="Send Content-Type: application/json with an object body.",
         )
     return body
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
+    "string": (str,),
+    "array": (list,),
+    "object": (dict,),
+    "null": (type(None),),
+}
+
+
+@cache
+def _declared_types(model: type[BaseModel]) -> dict[str, frozenset[str]]:
+    """Each field's JSON types as /openapi.json states them (only fields that state them)."""
+    out: dict[str, frozenset[str]] = {}
+    for name, prop in model.model_json_schema().get("properties", {}).items():
+        options = prop.get("anyOf", [prop])
+        kinds = {o.get("type") for o in options}
+        if all(isinstance(k, str) for k in kinds):
+            out[name] = frozenset(kinds)  # type: ignore[arg-type]
+    return out
+
+
+def _is_json_type(value: Any, kind: str) -> bool:
+    if kind == "integer" and isinstance(value, float):
+        return value.is_integer()  # JSON Schema: 3.0 is an integer
+    if kind != "boolean" and isinstance(value, bool):
+        return False
+    return isinstance(value, _JSON_TYPES.get(kind, ()))
+
+
+def check_json_types(model: type[BaseModel], body: dict[str, Any]) -> None:
+    """A JSON body's values have the JSON types the document states: `true` for a boolean,
+    not `1` or `"yes"` (query strings, all text, are read leniently instead)."""
+    declared = _declared_types(model)
+    for name, value in body.items():
+        kinds = declared.get(name)
+        if kinds is None:
+            continue
+        ok = any(_is_json_type(value, kind) for kind in kinds)
+        if not ok:
+            raise InvalidParameter(
+                f"invalid value for '{name}': a JSON {' or '.join(sorted(kinds))} is expected, "
+                f"not {type(value).__name__}",
+                code="INVALID_PARAMETER",
+                suggestion="See /openapi.json for each parameter's type.",
+                details={"parameter": name},
+            )
 
 
 def _unsupported(why: str) -> InvalidParameter:
