@@ -159,8 +159,8 @@ def get_pattern(pattern_id: str) -> Response:
 @bp.patch("/patterns/<pattern_id>")
 @require("admin")
 def update_pattern(pattern_id: str) -> Response:
-    _entry(pattern_id)
     update = parse_params(PatternUpdate, request)
+    _entry(pattern_id)
     entry = registry().resolve(
         g.tenant, pattern_id, resolved=update.resolved, notes=update.resolution_notes
     )
@@ -185,8 +185,8 @@ def _group(entry: PatternEntry, params: RuleParams) -> dict[str, Any]:
 @bp.get("/patterns/<pattern_id>/rule")
 @require("query")
 def pattern_rule(pattern_id: str) -> Response:
-    entry = _entry(pattern_id)
     params = parse_params(RuleParams, request)
+    entry = _entry(pattern_id)
     text = rule_group_yaml(_group(entry, params))
     return Response(text, mimetype="application/yaml")
 
@@ -194,8 +194,8 @@ def pattern_rule(pattern_id: str) -> Response:
 @bp.post("/patterns/<pattern_id>/rule")
 @require("admin")
 def push_pattern_rule(pattern_id: str) -> Response:
-    entry = _entry(pattern_id)
     params = parse_params(RuleParams, request)
+    entry = _entry(pattern_id)
     text = rule_group_yaml(_group(entry, params))
     source = services().source
     push = getattr(source, "push_rule_group", None)
