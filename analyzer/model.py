@@ -197,7 +197,8 @@ SEVERITY_SCHEMA: dict[str, Any] = {
         {"type": "integer"},
         {
             "type": "string",
-            "pattern": "^(?:" + "|".join(_any_case(a) for a in _SEVERITY_ALIASES) + "|-?[0-9]+)$",
+            # empty: not given (`severity_threshold=` in a query string)
+            "pattern": "^(?:" + "|".join(_any_case(a) for a in _SEVERITY_ALIASES) + "|-?[0-9]+|)$",
         },
         {"type": "null"},
     ]
