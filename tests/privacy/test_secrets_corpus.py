@@ -72,6 +72,7 @@ def _query_requests() -> list[tuple[str, str, Any]]:
         out.append(("GET", f"{API}/workspace/{WORKSPACE_ID}/summary?time_range=2h"
                            f"&format={fmt}", None))  # fmt: skip
     out.append(("GET", f"{API}/patterns?refresh=true&time_range=2h&per_page=200", None))
+    out += [("GET", path, None) for path in ("/healthz", "/readyz", "/metrics", "/openapi.json")]
     return out
 
 

@@ -16,6 +16,7 @@ are not generated.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -62,8 +63,7 @@ def _app(tmp: Path, *, keyed: bool) -> tuple[object, str | None]:
     return create_app(settings, services=build_services(settings)), key
 
 
-_TMP = Path(os.environ.get("AI_LOGS_FUZZ_DIR", "/tmp")) / f"ai-logs-fuzz-{os.getpid()}"
-_TMP.mkdir(parents=True, exist_ok=True)
+_TMP = Path(tempfile.mkdtemp(prefix="ai-logs-fuzz-"))  # built at collection: schemathesis needs
 OPEN_APP, _ = _app(_TMP, keyed=False)
 KEYED_APP, KEY = _app(_TMP, keyed=True)
 
