@@ -183,7 +183,11 @@ def _any_case(word: str) -> str:
 # the document states the unambiguous forms).
 INSTANT_SCHEMA: dict[str, Any] = {
     "anyOf": [
-        {"type": "string", "format": "date-time"},
+        {  # RFC 3339 in the years Loki's clock holds
+            "type": "string",
+            "format": "date-time",
+            "pattern": "^(?:19[7-9][0-9]|2[01][0-9]{2}|22[0-5][0-9]|226[01])-",
+        },
         {"type": "string", "pattern": "^(?:[0-9]{1,9}|1[0-9]{9})(?:\\.[0-9]{1,6})?$"},
         {"type": "string", "enum": [""]},  # `start=` in a query string: not given
         {"type": "null"},

@@ -101,6 +101,9 @@ def build_spec(
     secured: bool = True,
     scopes: dict[tuple[str, str], str | None] | None = None,
 ) -> dict[str, Any]:
+    from analyzer.web.openapi_bodies import request_bodies
+
+    bodies = request_bodies()
     paths: dict[str, dict[str, Any]] = {}
     defs: dict[str, Any] = {"Error": ERROR_SCHEMA}
     for name in module_names:
@@ -123,6 +126,9 @@ def build_spec(
                             }
                         }
                     }
+            body = bodies.get((method.lower(), path))
+            if body is not None:
+                op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
             openapi_path = path.replace("<", "{").replace(">", "}")
             for part in openapi_path.split("/"):
                 if part.startswith("{") and ":" in part:

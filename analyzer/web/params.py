@@ -87,14 +87,16 @@ _JSON_TYPES: dict[str, tuple[type, ...]] = {
 
 
 @cache
-def _declared_types(model: type[BaseModel]) -> dict[str, frozenset[str]]:
-    """Each field's JSON types as /openapi.json states them (only fields that state them)."""
-    out: dict[str, frozenset[str]] = {}
+def _declared_types(model: type[BaseModel]) -> dict[str, tuple[frozenset[str], int]]:
+    """Each field's JSON types as /openapi.json states them (only fields that state them),
+    with the least length of a list's text items."""
+    out: dict[str, tuple[frozenset[str], int]] = {}
     for name, prop in model.model_json_schema().get("properties", {}).items():
         options = prop.get("anyOf", [prop])
         kinds = {o.get("type") for o in options}
         if all(isinstance(k, str) for k in kinds):
-            out[name] = frozenset(kinds)  # type: ignore[arg-type]
+            least = int((prop.get("items") or {}).get("minLength", 0))
+            out[name] = (frozenset(kinds), least)  # type: ignore[arg-type]
     return out
 
 
@@ -111,14 +113,17 @@ def check_json_types(model: type[BaseModel], body: dict[str, Any]) -> None:
     not `1` or `"yes"` (query strings, all text, are read leniently instead)."""
     declared = _declared_types(model)
     for name, value in body.items():
-        kinds = declared.get(name)
-        if kinds is None:
+        if name not in declared:
             continue
+        kinds, least = declared[name]
         ok = any(_is_json_type(value, kind) for kind in kinds)
+        if ok and least and isinstance(value, list):
+            ok = all(not isinstance(item, str) or len(item) >= least for item in value)
         if not ok:
             raise InvalidParameter(
-                f"invalid value for '{name}': a JSON {' or '.join(sorted(kinds))} is expected, "
-                f"not {type(value).__name__}",
+                f"invalid value for '{name}': a JSON {' or '.join(sorted(kinds))} is expected"
+                + (f" (items of at least {least} characters)" if least else "")
+                + f", not {type(value).__name__} {str(value)[:40]!r}",
                 code="INVALID_PARAMETER",
                 suggestion="See /openapi.json for each parameter's type.",
                 details={"parameter": name},
