@@ -55,6 +55,21 @@ def test_the_http_api_cuts_a_trickling_loki_at_max_query_time(recorded_loki, tmp
     assert abs(elapsed - 3.0) <= 1.0
 
 
+def test_one_deadline_spans_every_page_of_a_read(recorded_loki) -> None:
+    exchange = recorded_loki.exchange("query_range_streams_forward_paged")
+    recorded_loki.pages_from = exchange
+    params = exchange["request"]["params"]
+    recorded_loki.delay = 0.4  # each page answers in time; together they do not
+    with LokiSource(recorded_loki.url, page_size=1, timeout=5.0) as loki:
+        started = time.monotonic()
+        with deadline.bounded(1.5), pytest.raises(QueryTimeout):
+            loki.read_logs('{service="worker"}', int(params["start"]), int(params["end"]),
+                           limit=100)  # fmt: skip
+        elapsed = time.monotonic() - started
+    assert abs(elapsed - 1.5) <= 0.5
+    assert 2 <= len(recorded_loki.requests_to("/loki/api/v1/query_range")) <= 4
+
+
 def test_retries_stop_when_the_deadline_leaves_no_time_for_them(recorded_loki) -> None:
     recorded_loki.script(LABELS, (503, "Service Unavailable"))
     with LokiSource(recorded_loki.url, retries=10, backoff=0.4) as loki:
