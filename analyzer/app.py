@@ -9,10 +9,12 @@ from flask import Flask
 from analyzer.config import Settings, load_settings
 from analyzer.instrument.wsgi import CorrelationIdMiddleware
 from analyzer.services import Services, build_services
+from analyzer.web.json_body import StrictJSONProvider
 
 # Each module exposes `register(app, services)`; order matters only for error handlers (first).
 WEB_MODULES = (
     "analyzer.web.errors",
+    "analyzer.web.admission",
     "analyzer.web.observability",
     "analyzer.web.agent_api",
     "analyzer.web.datasource",
@@ -31,6 +33,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     settings = settings or (services.settings if services else load_settings())
     services = services or build_services(settings)
     app = Flask("analyzer")
+    app.json = StrictJSONProvider(app)  # bodies: finite numbers, valid Unicode, bounded depth
     app.config["JSON_SORT_KEYS"] = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["ai_logs"] = services

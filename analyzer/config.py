@@ -78,6 +78,16 @@ class Settings:
     loki_client_key: str | None = None
     loki_tls_skip_verify: bool = False
     loki_service_label: str | None = None  # None: `service`, else `service_name`, per tenant
+    # (public_url, above: the PII masker leaves URLs under it alone)
+    max_query_time: float = 30.0  # seconds: one deadline per request, across retries and pages
+    max_body_bytes: int = 2 * 1024 * 1024  # any request body; larger ones get a 413 at once
+    loki_breaker_failures: int = 5  # consecutive Loki failures that open the circuit
+    loki_breaker_reset: float = 30.0  # seconds the circuit stays open before one probe
+    open_mode_rate_limit: int = 0  # per hour for loopback clients without keys; 0: unlimited
+    # rollback switches
+    enabled: bool = True  # false: every analysis endpoint answers 503, health stays up
+    pattern_detection: bool = True  # false: pattern registry and /patterns off
+    trace_propagation: bool = True  # false: X-Correlation-ID is not sent on to Loki
 
     @property
     def open_mode(self) -> bool:
@@ -101,7 +111,8 @@ _ENV = {
     "AI_LOGS_GRAFANA_LOKI_UID": "grafana_loki_uid",
     "AI_LOGS_SOURCE": "source_path",
     "AI_LOGS_CACHE_TTL": "cache_ttl",
-    "AI_LOGS_RATE_LIMIT": "rate_limit_per_hour",
+    "AI_LOGS_RATE_LIMIT_PER_HOUR": "rate_limit_per_hour",
+    "AI_LOGS_RATE_LIMIT": "rate_limit_per_hour",  # wins over the longer name when both are set
     "AI_LOGS_DATA_DIR": "data_dir",
     "AI_LOGS_WEBHOOK_SECRET": "webhook_secret",
     "AI_LOGS_WEBHOOK_AUTH": "webhook_auth",
@@ -123,6 +134,12 @@ _ENV = {
     "LOKI_CLIENT_KEY_PATH": "loki_client_key",
     "LOKI_TLS_SKIP_VERIFY": "loki_tls_skip_verify",
     "AI_LOGS_LOKI_SERVICE_LABEL": "loki_service_label",
+    "AI_LOGS_MAX_QUERY_TIME": "max_query_time",
+    "AI_LOGS_MAX_BODY_BYTES": "max_body_bytes",
+    "AI_LOGS_OPEN_MODE_RATE_LIMIT": "open_mode_rate_limit",
+    "AI_LOGS_ENABLED": "enabled",
+    "AI_LOGS_PATTERN_DETECTION": "pattern_detection",
+    "TRACE_PROPAGATION_ENABLED": "trace_propagation",
 }
 
 

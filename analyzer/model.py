@@ -15,6 +15,7 @@ from enum import IntEnum, StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -97,6 +98,13 @@ def parse_grafana_time(value: str, now: int, *, round_up: bool = False) -> int:
     match = _RELATIVE_TIME.fullmatch(str(value).strip())
     if match is None:
         raise ValueError(f"{value!r} is not a Grafana relative time such as now-1h or now-2d/d")
+    try:
+        return _relative_ns(match, now, round_up=round_up)
+    except (OverflowError, ValueError, OSError):
+        raise ValueError(f"{value!r} lands outside the times a clock can hold") from None
+
+
+def _relative_ns(match: re.Match[str], now: int, *, round_up: bool) -> int:
     moment = datetime.fromtimestamp(now // NS_PER_SECOND, tz=UTC).replace(
         microsecond=(now % NS_PER_SECOND) // 1000
     )
@@ -142,6 +150,71 @@ def _round_to(moment: datetime, unit: str, *, up: bool) -> datetime:
         months = start.year * 12 + start.month - 1 + (12 if unit == "y" else 1)
         following = start.replace(year=months // 12, month=months % 12 + 1)
     return following - timedelta(microseconds=1)
+MAX_WINDOW = "3650d"  # ten years: longer spans are typos, and overflow the clocks downstream
+MAX_WINDOW_SECONDS = 3650 * 86400
+# Loki counts time in int64 nanoseconds, which end in April 2262
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2262, 4, 11, tzinfo=UTC)
+
+
+def _bounded_span(text: str) -> str:
+    if parse_duration(text) > MAX_WINDOW_SECONDS:
+        raise ValueError(f"{text} is longer than {MAX_WINDOW}, the longest window")
+    return text
+
+
+def _window_span(text: str) -> str:
+    if parse_duration(text) <= 0:
+        raise ValueError(f"{text} is an empty window; give a length such as 15m or 2h")
+    return _bounded_span(text)
+
+
+def _up_to(limit: int, *, positive: bool) -> str:
+    """A regex (no look-around) for the decimal integers 0 or 1 .. `limit`, leading zeros
+    allowed, so the OpenAPI document states the bounds the validators enforce."""
+    digits = str(limit)  # at least two digits: every limit here is
+    shorter = len(digits) - 1
+    parts = [f"[1-9][0-9]{{0,{shorter - 1}}}" if positive else f"[0-9]{{1,{shorter}}}"]
+    for i, digit in enumerate(digits[:-1]):
+        low = 0 if i else 1
+        if int(digit) > low:
+            high = int(digit) - 1
+            span = str(low) if high == low else f"[{low}-{high}]"
+            parts.append(f"{digits[:i]}{span}[0-9]{{{shorter - i}}}")
+    parts.append(digits)
+    return "0*(?:" + "|".join(parts) + ")"
+
+
+def _duration_schema(*, positive: bool) -> dict[str, str]:
+    units = "|".join(
+        f"{_up_to(MAX_WINDOW_SECONDS // seconds, positive=positive)}{unit}"
+        for unit, seconds in _DURATION_UNITS.items()
+    )
+    return {"pattern": f"^(?:{units})$"}
+
+
+# A look-back window: longer than zero, at most MAX_WINDOW.
+Window = Annotated[
+    str,
+    Field(pattern=DURATION_PATTERN, json_schema_extra=_duration_schema(positive=True)),
+    AfterValidator(_window_span),
+]
+# A margin around something (may be zero), at most MAX_WINDOW.
+Span = Annotated[
+    str,
+    Field(pattern=DURATION_PATTERN, json_schema_extra=_duration_schema(positive=False)),
+    AfterValidator(_bounded_span),
+]
+
+
+def check_instant(value: datetime) -> datetime:
+    """An instant every clock downstream can hold (Loki's int64 nanoseconds)."""
+    if not EARLIEST <= value <= LATEST:
+        raise ValueError(
+            f"{value.isoformat()} is outside {EARLIEST.date()} .. {LATEST.date()}, the times "
+            "Loki can store"
+        )
+    return value
 
 
 class Severity(IntEnum):
@@ -214,6 +287,42 @@ _SYSLOG_NUMBERS: dict[int, Severity] = {
 
 
 ID_FIELDS = ("correlation_id", "conversation_id", "session_id", "workspace_id", "user_id")
+
+
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+# Instants as the validators read them: RFC 3339, or epoch seconds (ms and ns are read too;
+# the document states the unambiguous forms).
+INSTANT_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {  # RFC 3339 in the years Loki's clock holds
+            "type": "string",
+            "format": "date-time",
+            "pattern": "^(?:19[7-9][0-9]|2[01][0-9]{2}|22[0-5][0-9]|226[01])-",
+        },
+        {"type": "string", "pattern": "^(?:[0-9]{1,9}|1[0-9]{9})(?:\\.[0-9]{1,6})?$"},
+        {"type": "string", "enum": [""]},  # `start=` in a query string: not given
+        # Grafana's relative times: now, now-1h, now-2d/d
+        {"type": "string", "pattern": "^now(?:[+-][0-9]+(?:ms|s|m|h|d|w|M|y))*(?:/[smhdwMy])?$"},
+        {"type": "null"},
+    ]
+}
+
+# What `Severity.parse` accepts, for the OpenAPI document: a level name in any case, or a
+# number (syslog 0-7; any other number reads as info).
+SEVERITY_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer"},
+        {
+            "type": "string",
+            # empty: not given (`severity_threshold=` in a query string)
+            "pattern": "^(?:" + "|".join(_any_case(a) for a in _SEVERITY_ALIASES) + "|-?[0-9]+|)$",
+        },
+        {"type": "null"},
+    ]
+}
 
 
 @dataclass(slots=True)
@@ -346,14 +455,18 @@ class Query(BaseModel):
     services: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
         default_factory=list, max_length=50, description="Services to read; empty means all."
     )
-    time_range: str = Field(
-        "1h", pattern=DURATION_PATTERN, description="Window ending now (or at `end`), e.g. 2h."
+    time_range: Window = Field(
+        "1h", description=f"Window ending now (or at `end`), e.g. 2h; at most {MAX_WINDOW}."
     )
     start: datetime | None = Field(
-        None, description="Start: RFC 3339, epoch, or Grafana's relative now-2h, now-1d/d."
+        None,
+        description="Start: RFC 3339, epoch, or Grafana's relative now-2h, now-1d/d.",
+        json_schema_extra=INSTANT_SCHEMA,
     )
     end: datetime | None = Field(
-        None, description="End: RFC 3339, epoch, or Grafana's relative now, now-1d/d."
+        None,
+        description="End, after start: RFC 3339, epoch, or Grafana's relative now, now-1d/d.",
+        json_schema_extra=INSTANT_SCHEMA,
     )
     correlation_id: IdText | None = None
     conversation_id: IdText | None = None
@@ -361,15 +474,17 @@ class Query(BaseModel):
     workspace_id: IdText | None = None
     user_id: IdText | None = None
     severity_threshold: Severity | None = Field(
-        None, description="Keep records at or above this level (debug..fatal)."
+        None,
+        description="Keep records at or above this level (debug..fatal).",
+        json_schema_extra=SEVERITY_SCHEMA,
     )
     include_context: int = Field(0, ge=0, le=50, description="Lines kept around each hit.")
     aggregation: Aggregation = Aggregation.NONE
     format: OutputFormat = OutputFormat.STRUCTURED
     deduplicate: bool = Field(False, description="Collapse repeated messages with counts.")
     highlight: list[Term] = Field(default_factory=list, max_length=10)
-    context_window: str | None = Field(
-        None, pattern=DURATION_PATTERN, description="Time kept around each error, e.g. 30s."
+    context_window: Span | None = Field(
+        None, description="Time kept around each error, e.g. 30s."
     )
     exclude_patterns: list[Term] = Field(
         default_factory=list, max_length=10, description="Regexes; matching lines are dropped."
@@ -418,12 +533,14 @@ class Query(BaseModel):
     def _severity(cls, value: object) -> object:
         if value is None or value == "":
             return None
+        if isinstance(value, str) and re.fullmatch(r"-?[0-9]+", value.strip()):
+            value = int(value)  # a syslog number sent in a query string
         return Severity.parse(value)
 
     @field_validator("start", "end", mode="before")
     @classmethod
     def _instant(cls, value: object) -> object:
-        return parse_instant(value) if value not in (None, "") else None
+        return check_instant(parse_instant(value)) if value not in (None, "") else None
 
     @field_validator("exclude_patterns")
     @classmethod
@@ -449,7 +566,17 @@ class Query(BaseModel):
         """The absolute range: `start`/`end` if given, else `time_range` ending at `end` or now."""
         end_ns = _to_ns(self.end) if self.end else (now if now is not None else now_ns())
         if self.start:
-            return TimeRange(_to_ns(self.start), end_ns)
+            start_ns = _to_ns(self.start)
+            if start_ns >= end_ns:  # `start=now` over logs that end earlier, a future start
+                from analyzer.errors import InvalidParameter
+
+                raise InvalidParameter(
+                    f"start {format_timestamp(start_ns)} is not before the window's end "
+                    f"{format_timestamp(end_ns)}",
+                    suggestion="Give a start before the end (or before the newest line, over "
+                    "files), or a time_range such as 1h.",
+                )
+            return TimeRange(start_ns, end_ns)
         return TimeRange(end_ns - parse_duration(self.time_range) * NS_PER_SECOND, end_ns)
 
     @property
@@ -477,7 +604,10 @@ def parse_instant(value: object) -> datetime:
             number /= 1e6
         elif number > 1e11:
             number /= 1e3
-        return datetime.fromtimestamp(number, tz=UTC)
+        try:
+            return datetime.fromtimestamp(number, tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise ValueError(f"{text[:40]!r} is not an epoch this clock can hold") from exc
     try:
         parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:

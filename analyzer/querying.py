@@ -18,6 +18,7 @@ from analyzer.analysis.catalog import load_catalog
 from analyzer.analysis.evidence import EvidenceSample, merge
 from analyzer.analysis.pipeline import Analysis, analyze
 from analyzer.infra import metrics
+from analyzer.infra.cache import get_or_compute
 from analyzer.model import NS_PER_SECOND, Query, TimeRange, format_timestamp, now_ns
 from analyzer.services import Services
 from analyzer.sources.base import WindowRead
@@ -77,7 +78,7 @@ def _read_context(
 def remember_patterns(services: Services, analysis: Analysis, *, tenant: str | None) -> None:
     """Detected patterns go to the registry; a registry failure never fails the answer."""
     registry = services.extras.get("pattern_registry")
-    if registry is None:
+    if registry is None or not services.settings.pattern_detection:
         return
     from analyzer.infra.registry import record_detections
 
@@ -152,21 +153,22 @@ def respond_json(services: Services, query: Query, *, tenant: str | None) -> tup
     cache = services.cache if query.cache else None
     window = resolve_window(services, query)  # once: the key's time bucket and the fetch share it
     key = cache_key(query, tenant, window, settings.cache_bucket_seconds)
-    if cache is not None:
-        cached = cache.get(key)
-        if cached is not None:
-            meta_text, _, body_text = cached.partition("\n")
-            meta = json.loads(meta_text)
-            meta["from_cache"] = True
-            meta["execution_ms"] = round((time.perf_counter() - started) * 1000, 3)
-            return _splice(body_text, meta), True
-    body = present(services, query, run_query(services, query, tenant=tenant, window=window))
-    meta = body.pop("metadata")
-    body_text = json.dumps(body, default=str, ensure_ascii=False)
-    if cache is not None:
+    def compute() -> str:
+        body = present(services, query, run_query(services, query, tenant=tenant, window=window))
+        meta = body.pop("metadata")
+        return json.dumps(meta, default=str) + "\n" + json.dumps(body, default=str, ensure_ascii=False)
+
+    if cache is None:
+        cached, hit = compute(), False
+    else:  # one computation per key however many requests miss it at once
         ttl = settings.cache_ttl if query.is_relative else settings.cache_ttl_absolute
-        cache.set(key, json.dumps(meta, default=str) + "\n" + body_text, ttl)
-    return _splice(body_text, meta), False
+        cached, hit = get_or_compute(cache, key, ttl, compute, wait=settings.max_query_time)
+    meta_text, _, body_text = cached.partition("\n")
+    meta = json.loads(meta_text)
+    if hit:
+        meta["from_cache"] = True
+        meta["execution_ms"] = round((time.perf_counter() - started) * 1000, 3)
+    return _splice(body_text, meta), hit
 
 
 def _splice(body_text: str, meta: dict[str, Any]) -> str:

@@ -23,10 +23,14 @@ class Services:
 def build_services(settings: Settings, *, source: LogSource | None = None) -> Services:
     from analyzer.infra.cache import open_cache
     from analyzer.infra.keys import open_key_store
+    from analyzer.infra.privacy import keep_url_prefixes
     from analyzer.infra.ratelimit import open_rate_limiter
     from analyzer.infra.redis_client import open_redis
     from analyzer.sources import open_source
 
+    # the analyzer's own host (report links) and the Loki it reads (errors name it) are
+    # configuration, not personal data
+    keep_url_prefixes(settings.public_url, settings.loki_url)
     redis = open_redis(settings.redis_url)
     return Services(
         settings=settings,

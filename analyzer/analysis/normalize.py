@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+from analyzer.infra.privacy import mask_secrets
+
 _VARIABLE = re.compile(
     r"""
     [0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}  # uuid
@@ -21,4 +23,5 @@ _VARIABLE = re.compile(
 
 
 def fingerprint(message: str) -> str:
-    return _VARIABLE.sub("<*>", message.strip())[:300]
+    """Credentials and addresses are masked first, so none is cut into fragments."""
+    return _VARIABLE.sub("<*>", mask_secrets(message.strip()))[:300]

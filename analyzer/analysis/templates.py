@@ -25,6 +25,7 @@ from typing import Any
 
 from analyzer.analysis.template_grouping import Tokens, fold_key, group
 from analyzer.analysis.template_tokens import WILDCARD, digit_shapes, is_variable, tokens
+from analyzer.infra.privacy import mask_messages
 from analyzer.model import LogRecord, format_timestamp
 
 STATE_VERSION = 1
@@ -255,11 +256,14 @@ class TemplateMiner:
 
 
 def mine(messages: Iterable[str], batch_size: int = BATCH_SIZE) -> list[TemplateMatch]:
-    """One match per message, in order, each with its template's final text."""
+    """One match per message, in order, each with its template's final text.
+
+    Secrets and personal data are masked first: mined after masking, a key or an address
+    becomes one placeholder instead of constant fragments around `<*>`."""
     miner = TemplateMiner()
     assigned: list[_Template] = []
     batch: list[str] = []
-    for message in messages:
+    for message in mask_messages(messages):
         batch.append(message)
         if len(batch) >= batch_size:
             assigned.extend(miner._assign(batch))

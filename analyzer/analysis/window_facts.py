@@ -19,6 +19,7 @@ from analyzer.analysis.plan import group_step
 from analyzer.analysis.profile import FAILURE_LEVELS, MessageGroup, WindowProfile
 from analyzer.analysis.root_cause import is_failure
 from analyzer.analysis.template_tokens import masked
+from analyzer.infra.privacy import mask_secrets
 from analyzer.model import NS_PER_SECOND, LogRecord, Severity, TimeRange
 
 EPISODE_GAP_BUCKETS = 3
@@ -90,7 +91,9 @@ class WindowFacts:
     def group_of(self, record: LogRecord) -> NamedGroup | None:
         key = self._keys.get(id(record))
         if key is None:
-            key = self._keys[id(record)] = (record.service, record.level, masked(record.message))
+            key = self._keys[id(record)] = (
+                record.service, record.level, masked(mask_secrets(record.message))
+            )
         return self._by_key.get(key)
 
     def failing_groups(self) -> list[NamedGroup]:

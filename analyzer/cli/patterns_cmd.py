@@ -30,14 +30,25 @@ def run(args: argparse.Namespace) -> int:
     from analyzer.analysis.catalog import load_catalog
 
     settings = settings_from(args)
+    if not settings.pattern_detection:
+        from analyzer.errors import AnalyzerError
+
+        raise AnalyzerError(
+            "pattern detection is switched off (AI_LOGS_PATTERN_DETECTION=false)",
+            code="PATTERN_DETECTION_DISABLED",
+            status=503,
+            suggestion="Use `ai-logs query` for analyses.",
+        )
     catalog = load_catalog(settings.patterns_file)
     if args.catalog:
         return _print_catalog(args, [p.to_dict() for p in catalog])
     if args.rule:
         return _print_rule(args, catalog)
+    from analyzer.infra.privacy import mask
     from analyzer.model import Query
-    from analyzer.querying import fetch_and_analyze
+    from analyzer.querying import fetch_and_analyze, resolve_window
     from analyzer.services import build_services
+    from analyzer.sources.known import require_known_services
     from analyzer.web.params import validate
 
     query = validate(Query, {
@@ -45,8 +56,13 @@ def run(args: argparse.Namespace) -> int:
         "services": args.services or [], "limit": 10000,
     })  # fmt: skip
     note_sample(settings)
-    analysis = fetch_and_analyze(build_services(settings), query, tenant=settings.default_tenant)
-    insights = [i.to_dict() for i in analysis.insights[: args.top]]
+    services = build_services(settings)
+    tenant = getattr(args, "tenant", None) or settings.default_tenant
+    require_known_services(
+        services.source, query.services, tenant=tenant, window=resolve_window(services, query)
+    )
+    analysis = fetch_and_analyze(services, query, tenant=tenant)
+    insights = mask([i.to_dict() for i in analysis.insights[: args.top]])
     if args.json:
         print_json({"time_range": analysis.window.to_dict(), "insights": insights})
         return 0

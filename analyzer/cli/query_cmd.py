@@ -84,8 +84,9 @@ def build_query(args: argparse.Namespace) -> Any:
 
 def run(args: argparse.Namespace) -> int:
     from analyzer.cli.progress import TerminalProgress, attach
-    from analyzer.querying import respond
+    from analyzer.querying import resolve_window, respond
     from analyzer.services import build_services
+    from analyzer.sources.known import require_known_services
 
     query = build_query(args)
     settings = settings_from(args)
@@ -95,7 +96,11 @@ def run(args: argparse.Namespace) -> int:
         progress.say(f"reading logs from {source_description(settings)}")
         services = build_services(settings)
         attach(services.source, progress)
-        body = respond(services, query, tenant=settings.default_tenant)
+        tenant = getattr(args, "tenant", None) or settings.default_tenant
+        require_known_services(
+            services.source, query.services, tenant=tenant, window=resolve_window(services, query)
+        )
+        body = respond(services, query, tenant=tenant)
     if args.json:
         print_json(body)
         return 0

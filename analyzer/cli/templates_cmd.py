@@ -2,13 +2,15 @@
 
 Reads stdin in large blocks and hands each block to the miner as one batch: grouping sees more
 messages at once (better templates) and the per-line cost stays a dict lookup for repeats.
-Imports only the miner, so start-up stays short.
+Imports only the miner, so start-up stays short. Credentials and e-mail addresses are masked
+before mining, as everywhere else (`--raw` mines the text as it is, e.g. to compare miners).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterable
 from typing import BinaryIO
 
 READ_BLOCK = 1 << 22  # bytes per batch; a few tens of thousands of typical lines
@@ -24,6 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="TARGET",
         help="file path or redis://host:port/db#name: load the miner from it, save it back after",
     )
+    parser.add_argument(
+        "--raw", action="store_true", help="do not mask credentials and e-mail addresses first"
+    )
     parser.set_defaults(handler=run)
 
 
@@ -35,7 +40,12 @@ def run(args: argparse.Namespace) -> int:
         from analyzer.infra.template_state import load_state
 
         miner = load_state(args.state) or miner
-    stream(miner, sys.stdin.buffer, sys.stdout.buffer)
+    prepare = None
+    if not args.raw:
+        from analyzer.infra.privacy import mask_messages
+
+        prepare = mask_messages
+    stream(miner, sys.stdin.buffer, sys.stdout.buffer, prepare=prepare)
     if args.state:
         from analyzer.infra.template_state import save_state
 
@@ -43,9 +53,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def stream(miner: object, source: BinaryIO, sink: BinaryIO) -> None:
+def stream(
+    miner: object,
+    source: BinaryIO,
+    sink: BinaryIO,
+    *,
+    prepare: Callable[[Iterable[str]], Iterable[str]] | None = None,
+) -> None:
     """Mine `source` block by block, writing one line per message to `sink` in input order."""
-    add_batch_lines = miner.add_batch_lines  # type: ignore[attr-defined]
+    mine_lines = miner.add_batch_lines  # type: ignore[attr-defined]
+
+    def add_batch_lines(lines: list[str]) -> str:
+        return mine_lines(lines if prepare is None else list(prepare(lines)))
+
     rest = b""
     while True:
         block = source.read(READ_BLOCK)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from typing import Any
 
 EMAIL = "<email>"
@@ -130,26 +131,144 @@ _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
 )
 
 
-def mask_text(text: str) -> str:
-    """The text with every recognised secret or personal datum replaced by its placeholder."""
-    if not text:
-        return text
-    for pattern, replacement in _RULES:
+# The analyzer's own public address (AI_LOGS_PUBLIC_URL): its host is not personal data, and
+# rewriting it would break the report links the analyzer hands out.
+_kept_prefixes: re.Pattern[str] | None = None
+_KEPT = re.compile("\x00(\\d+)\x00")
+# `alice\.secret@example\.com` in a regex or LogQL: a backslash before punctuation
+_ESCAPE = re.compile(r"\\+(?=[^\w\s])")
+SHORT_TEXT = 64  # strings this short repeat (levels, services, field names): remembered
+
+
+def keep_url_prefixes(*prefixes: str | None) -> None:
+    """Leave URLs starting with these prefixes (scheme, host, port) unmasked; None clears."""
+    global _kept_prefixes
+    kept = sorted({p.rstrip("/") for p in prefixes if p}, key=len, reverse=True)
+    _kept_prefixes = re.compile("|".join(map(re.escape, kept))) if kept else None
+    _mask_short.cache_clear()
+    mask_secrets.cache_clear()
+
+
+Rules = tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...]
+# Credentials and addresses: what template mining must never cut into constant fragments
+# (numbers, IPs, card and phone numbers carry digits, so mining makes them `<*>` whole).
+_SECRET_RULES: Rules = _RULES[:6]
+
+
+def _apply(text: str, rules: Rules) -> str:
+    for pattern, replacement in rules:
         text = pattern.sub(replacement, text)
     return text
 
 
+def _secrets(text: str, rules: Rules) -> list[tuple[str, str]]:
+    """(value, placeholder) of every secret the rules find in `text`."""
+    found: list[tuple[str, str]] = []
+    for pattern, replacement in rules:
+        for match in pattern.finditer(text):
+            if callable(replacement):
+                placeholder = replacement(match)
+                if placeholder != match.group(0):
+                    found.append((match.group(0), placeholder))
+            elif pattern.groups >= 3:  # `key: value` rules keep the key
+                found.append((match.group(3), TOKEN))
+            else:
+                found.append((match.group(0), replacement))
+    return found
+
+
+def _mask_escaped(text: str, rules: Rules) -> str:
+    """Secrets written with backslashes before punctuation (`re.escape`, LogQL, YAML)."""
+    plain = _ESCAPE.sub("", text)
+    for value, placeholder in sorted(set(_secrets(plain, rules)), key=lambda f: -len(f[0])):
+        tolerant = "\\\\*".join(re.escape(char) for char in value)
+        text = re.sub(tolerant, placeholder, text)
+    return text
+
+
+def _mask(text: str, rules: Rules = _RULES) -> str:
+    kept: list[str] = []
+    if _kept_prefixes is not None and "://" in text:
+
+        def keep(match: re.Match[str]) -> str:
+            kept.append(match.group(0))
+            return f"\x00{len(kept) - 1}\x00"
+
+        text = _kept_prefixes.sub(keep, text)
+    text = _apply(text, rules)
+    if "\\" in text:
+        text = _mask_escaped(text, rules)
+    if kept:
+        text = _KEPT.sub(lambda m: kept[int(m.group(1))], text)
+    return text
+
+
+@lru_cache(maxsize=1 << 16)
+def _mask_short(text: str) -> str:
+    return _mask(text)
+
+
+def mask_text(text: str) -> str:
+    """The text with every recognised secret or personal datum replaced by its placeholder,
+    also where it is written regex-escaped (`alice\\.secret@example\\.com`)."""
+    if not text:
+        return text
+    if len(text) <= SHORT_TEXT:
+        return _mask_short(text)
+    return _mask(text)
+
+
+@lru_cache(maxsize=1 << 14)
+def mask_secrets(message: str) -> str:
+    """Credentials and e-mail addresses masked in a log message, before it becomes a template
+    or a fingerprint: so a secret never turns into constant fragments around `<*>`. What
+    mining leaves constant is masked again with the answer."""
+    return _mask(message, _SECRET_RULES) if message else message
+
+
+def mask_messages(messages: Iterable[str]) -> Iterator[str]:
+    """`mask_secrets` over a stream of log messages, each distinct message once."""
+    seen: dict[str, str] = {}
+    for message in messages:
+        masked = seen.get(message)
+        if masked is None:
+            masked = seen[message] = _mask(message, _SECRET_RULES) if message else message
+        yield masked
+
+
 def mask(obj: Any) -> Any:
-    """Mask every string inside dicts, lists and tuples; keys and non-strings are kept as is."""
+    """Mask every string inside dicts, lists and tuples: values, keys, and numbers that are
+    card or phone numbers. Keys that mask to the same text are merged (numbers add up,
+    lists join, otherwise the first value stays)."""
     if isinstance(obj, str):
         return mask_text(obj)
     if isinstance(obj, dict):
-        return {key: mask(value) for key, value in obj.items()}
+        out: dict[Any, Any] = {}
+        for key, value in obj.items():
+            name = mask_text(key) if isinstance(key, str) else key
+            masked = mask(value)
+            if name in out:
+                out[name] = _merge(out[name], masked)
+            else:
+                out[name] = masked
+        return out
     if isinstance(obj, list):
         return [mask(value) for value in obj]
     if isinstance(obj, tuple):
         return tuple(mask(value) for value in obj)
+    if isinstance(obj, int) and not isinstance(obj, bool) and abs(obj) >= 1_000_000:
+        text = str(obj)  # a card or phone number logged as a JSON number
+        masked_text = mask_text(text)
+        return obj if masked_text == text else masked_text
     return obj
+
+
+def _merge(first: Any, second: Any) -> Any:
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in (first, second)):
+        return first + second
+    if isinstance(first, list) and isinstance(second, list):
+        return first + second
+    return first
 
 
 def contains_pii(text: str) -> bool:

@@ -73,7 +73,22 @@ def mcp_endpoint() -> Response:
     for name, value in headers:
         if name.lower() not in ("content-length", "transfer-encoding"):
             response.headers[name] = value
+    if status >= 400 and "json" not in (response.content_type or ""):
+        # the SDK answers some refusals in plain text: the API's errors are JSON objects
+        return _error_response(status, payload.decode("utf-8", errors="replace").strip())
     return response
+
+
+def _error_response(status: int, text: str) -> Response:
+    import json
+
+    body = {"error": {
+        "code": "MCP_REQUEST_REFUSED",
+        "message": text or "the MCP request was refused",
+        "suggestion": "POST JSON-RPC with Content-Type: application/json and Accept: "
+        "application/json, text/event-stream (an MCP client does).",
+    }}  # fmt: skip
+    return Response(json.dumps(body), status=status, mimetype="application/json")
 
 
 def drive(

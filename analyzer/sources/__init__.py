@@ -10,6 +10,7 @@ __all__ = ["FetchResult", "LogSource", "open_source"]
 
 def open_source(settings: Settings) -> LogSource:
     if settings.loki_url:
+        from analyzer.infra.breaker import CircuitBreaker
         from analyzer.sources.loki import LokiAuth, LokiSource, tls_context
 
         return LokiSource(
@@ -33,6 +34,12 @@ def open_source(settings: Settings) -> LogSource:
                 key=settings.loki_client_key,
                 skip_verify=settings.loki_tls_skip_verify,
             ),
+            breaker=CircuitBreaker(
+                "Loki",
+                failures=settings.loki_breaker_failures,
+                reset_seconds=settings.loki_breaker_reset,
+            ),
+            propagate_trace=settings.trace_propagation,
         )
     from analyzer.sources.files import FileSource
 

@@ -21,6 +21,7 @@ from analyzer.analysis.plan import ReadPlan
 from analyzer.analysis.profile import MessageGroup, TimeCounts, WindowProfile
 from analyzer.analysis.tallies import Tally, tally_for
 from analyzer.analysis.template_tokens import masked
+from analyzer.infra.privacy import mask_secrets
 from analyzer.model import NS_PER_SECOND, LogRecord, Mode, Severity
 from analyzer.sources.file_scan import Block, Entry, FileNames, entry_mapping, entry_record
 from analyzer.sources.records import MESSAGE_KEYS, duration_seconds, mapping_id
@@ -173,7 +174,8 @@ class WindowReader:
         message = _message(entry)
         key = self.masks.get(message)
         if key is None:
-            key = masked(message)
+            # secrets masked first, so none survives as a constant fragment of the key
+            key = masked(mask_secrets(message))
             if len(self.masks) < MASK_CACHE:
                 self.masks[message] = key
         held = (entry, names)

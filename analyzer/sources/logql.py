@@ -79,6 +79,8 @@ _UNSUPPORTED_GROUPS = {
     "P=": "named backreference",
 }
 _RE2_FLAGS = set("imsU-")
+RE2_MAX_REPEAT = 1000  # RE2 refuses {n} and {n,m} above this
+_REPEAT = re.compile(r"\{(\d+)(?:,(\d*))?\}")
 
 
 def validate_regex(pattern: str) -> None:
@@ -133,6 +135,10 @@ def _re2_problem(pattern: str) -> str | None:
                     return f"inline flag group (?{flags.group(0)})"
         if char in "*+?}" and pattern[i + 1 : i + 2] == "+" and _is_quantifier(pattern, i):
             return "possessive quantifier"
+        if char == "{":
+            repeat = _REPEAT.match(pattern, i)
+            if repeat and max(int(n) for n in repeat.groups() if n) > RE2_MAX_REPEAT:
+                return f"a repeat count over {RE2_MAX_REPEAT} ({repeat.group(0)})"
         i += 1
     return None
 

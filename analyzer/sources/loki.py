@@ -10,7 +10,10 @@ Lokis merge it into the stream labels instead, so both shapes are read.
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import re
+import socket
 import ssl
 import threading
 import time
@@ -33,11 +36,14 @@ from analyzer.errors import (
     RateLimited,
     SourceUnavailable,
 )
+from analyzer.infra import deadline
+from analyzer.infra.breaker import CircuitBreaker
 from analyzer.instrument.httpx_hooks import client_hooks
 from analyzer.model import LogRecord, Query
 from analyzer.model import now_ns as wall_clock_ns
 from analyzer.sources import logql
 from analyzer.sources.base import FetchResult, WindowRead, sort_records
+from analyzer.sources.loki_shapes import check_shape
 from analyzer.sources.records import parse_structured_line, record_from_mapping
 
 API = "/loki/api/v1"
@@ -103,6 +109,8 @@ class LokiSource:
         service_label: str | None = None,
         auth: LokiAuth | None = None,
         tls: ssl.SSLContext | None = None,
+        breaker: CircuitBreaker | None = None,
+        propagate_trace: bool = True,
     ) -> None:
         self.url = url.rstrip("/")
         self.timeout = timeout
@@ -120,13 +128,15 @@ class LokiSource:
         # a gateway's auth and TLS apply to every connection, the live tail's included
         self.auth_headers = auth.headers() if auth is not None else {}
         self.tls = tls
+        self.breaker = breaker or CircuitBreaker("Loki")
         self._client = httpx.Client(
             base_url=self.url,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
             transport=transport,
             headers={"User-Agent": "ai-logs-analyzer", **self.auth_headers},
             verify=tls if tls is not None else True,
-            event_hooks=client_hooks(),  # the request's X-Correlation-ID goes on to Loki
+            # the request's X-Correlation-ID goes on to Loki (TRACE_PROPAGATION_ENABLED)
+            event_hooks=client_hooks() if propagate_trace else None,
         )
 
     def close(self) -> None:
@@ -164,37 +174,53 @@ class LokiSource:
         """Send with the tenant header; retry connect errors and 5xx with backoff, nothing else.
 
         Statuses in `answer_as_is` come back to the caller instead of being retried or mapped.
+        Every attempt, and the waits between them, fit in the request's deadline
+        (`infra.deadline`); the circuit breaker refuses at once while Loki is known to be down.
         """
         sent_headers = {"X-Scope-OrgID": self._tenant(tenant), **(headers or {})}
+        self.breaker.before_call()
         attempt = 0
         while True:
             try:
-                response = self._client.request(
-                    method, path, params=params, content=content, headers=sent_headers
-                )
+                response = self._send(method, path, params, content, sent_headers)
+            except _DeadlinePassed:
+                self.breaker.release_probe()
+                raise deadline.expired_error(f"reading {path} from Loki") from None
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                if attempt < self.retries:
+                if attempt < self.retries and self._may_wait(attempt):
                     self._sleep(attempt)
                     attempt += 1
                     continue
+                self.breaker.record_failure(f"cannot connect: {exc}")
                 raise SourceUnavailable(
                     f"cannot reach Loki at {self.url} after {attempt + 1} attempts: {exc}"
                 ) from exc
             except httpx.TimeoutException as exc:
+                left = deadline.remaining()
+                if left is not None and left < 0.1:  # the per-call timeout was the deadline's
+                    self.breaker.release_probe()
+                    raise deadline.expired_error(f"reading {path} from Loki") from None
                 # A query that timed out would time out again: no retry
+                self.breaker.record_failure(f"no answer within {self.timeout:g}s")
                 raise QueryTimeout(
                     f"Loki did not answer {path} within {self.timeout:g}s",
                     suggestion="Narrow the time range or add service filters, then retry.",
                 ) from exc
             except httpx.TransportError as exc:
+                self.breaker.record_failure(f"connection failed: {exc}")
                 raise SourceUnavailable(f"connection to Loki at {self.url} failed: {exc}") from exc
             status = response.status_code
             if status < 400 or status in answer_as_is:
+                self.breaker.record_success()
                 return response
-            if status >= 500 and status != 504 and attempt < self.retries:
+            if status >= 500 and status != 504 and attempt < self.retries and self._may_wait(attempt):
                 self._sleep(attempt)
                 attempt += 1
                 continue
+            if status >= 500 and status != 504:
+                self.breaker.record_failure(f"HTTP {status}")
+            else:  # Loki is up: it judged the query (4xx) or ran out of its own time (504)
+                self.breaker.record_success()
             raise self._error(response, path, attempts=attempt + 1)
 
     def _sleep(self, attempt: int) -> None:
@@ -231,6 +257,84 @@ class LokiSource:
             suggestion="Check the tenant (X-Scope-OrgID) and any auth proxy in front of Loki.",
         )
 
+    def _may_wait(self, attempt: int) -> bool:
+        """Whether the backoff before another attempt still leaves time for it."""
+        left = deadline.remaining()
+        return left is None or left > self.backoff * (2**attempt) + 0.05
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None,
+        content: bytes | None,
+        headers: Mapping[str, str],
+    ) -> httpx.Response:
+        """One HTTP exchange, body read in full, cut at the deadline however slowly it trickles.
+
+        httpx's timeouts are per read, so a server that sends a byte a second never trips them.
+        With a deadline in force the exchange runs on a helper thread while this one waits for
+        what is left of the deadline; when it runs out, the socket is shut so the helper ends
+        too, and the caller gets QUERY_TIMEOUT on time.
+        """
+        left = deadline.remaining()
+        if left is None:
+            return self._exchange(method, path, params, content, headers, None)
+        if left <= 0:
+            raise _DeadlinePassed
+        per_call = min(self.timeout, left)
+        timeout = httpx.Timeout(per_call, connect=min(per_call, 5.0))
+        cut = _Cutoff()
+        outcome: dict[str, Any] = {}
+        context = contextvars.copy_context()  # the correlation id travels with the call
+
+        def run() -> None:
+            try:
+                outcome["response"] = context.run(
+                    self._exchange, method, path, params, content, headers, timeout, cut
+                )
+            except BaseException as exc:
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=run, name="loki-call", daemon=True)
+        worker.start()
+        worker.join(left)
+        if worker.is_alive():
+            cut.fire()
+            raise _DeadlinePassed
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["response"]
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | Sequence[tuple[str, Any]] | None,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        timeout: httpx.Timeout | None,
+        cut: _Cutoff | None = None,
+    ) -> httpx.Response:
+        request = self._client.build_request(
+            method,
+            path,
+            params=params,
+            content=content,
+            headers=headers,
+            **({"timeout": timeout} if timeout is not None else {}),
+        )
+        if cut is not None:
+            request.extensions["trace"] = cut.trace
+        response = self._client.send(request, stream=True)
+        try:
+            if cut is not None:
+                cut.watch(response.extensions.get("network_stream"))
+            response.read()
+        finally:
+            response.close()
+        return response
+
     def get(
         self,
         path: str,
@@ -249,10 +353,12 @@ class LokiSource:
                 code="LOKI_BAD_RESPONSE",
                 status=502,
             ) from exc
-        if isinstance(body, dict) and "status" in body and "data" in body:
+        if isinstance(body, dict) and "status" in body and ("data" in body or "error" in body):
             if body["status"] != "success":
-                raise BadQuery(str(body.get("error") or body.get("message") or body))
-            return body["data"]
+                raise _status_error(body, path)
+            check_shape(path, body.get("data"))
+            return body.get("data")
+        check_shape(path, body)
         return body
 
     # --- queries -----------------------------------------------------------------------------
@@ -527,7 +633,11 @@ class LokiSource:
         return wall_clock_ns()
 
     def check(self) -> dict[str, Any]:
-        """GET /ready once, without retries: readiness probes want the current answer."""
+        """GET /ready once, without retries: readiness probes want the current answer.
+
+        An open circuit makes the analyzer not ready whatever /ready says: queries fail fast.
+        """
+        circuit = self.breaker.to_dict()
         try:
             response = self._client.get(
                 "/ready",
@@ -535,9 +645,13 @@ class LokiSource:
                 timeout=min(self.timeout, 5.0),
             )
         except httpx.HTTPError as exc:
-            return {"ok": False, "detail": f"cannot reach Loki at {self.url}: {exc}"}
-        detail = response.text.strip() or f"HTTP {response.status_code}"
-        return {"ok": response.status_code == 200, "detail": detail}
+            detail = f"cannot reach Loki at {self.url}: {exc}"
+            return {"ok": False, "detail": detail, "circuit": circuit}
+        detail = response.text.strip()[:200] or f"HTTP {response.status_code}"
+        if circuit["state"] == "open":
+            detail = f"circuit open after {circuit['last_error']}; retry in {circuit['retry_after']}s"
+        ok = response.status_code == 200 and circuit["state"] != "open"
+        return {"ok": ok, "detail": detail, "circuit": circuit}
 
     # --- ruler -------------------------------------------------------------------------------
 
@@ -672,6 +786,60 @@ def tls_context(
             suggestion="Check --ca-cert, --cert and --key (PEM files).",
         ) from None
     return context
+class _DeadlinePassed(Exception):
+    """The request's deadline ran out during a Loki call."""
+
+
+class _Cutoff:
+    """Shuts the socket of one exchange when the deadline passes, so a blocked read ends."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._socket: socket.socket | None = None
+        self.fired = False
+
+    def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        # httpcore's trace hook: the socket of a new connection as soon as it exists
+        if event == "connection.connect_tcp.complete":
+            self.watch(info.get("return_value"))
+
+    def watch(self, stream: Any) -> None:
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is None:
+            return
+        with self._lock:
+            self._socket = sock
+            fired = self.fired
+        if fired:
+            self._shut(sock)
+
+    def fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            sock = self._socket
+        if sock is not None:
+            self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _status_error(body: Mapping[str, Any], path: str) -> AnalyzerError:
+    """`{"status": "error"}` arrives with HTTP 200 from some proxies and older Lokis."""
+    message = str(body.get("error") or body.get("message") or "no message")[:_MESSAGE_LIMIT]
+    kind = str(body.get("errorType") or "")
+    if kind in ("bad_data", "invalid_argument"):
+        return BadQuery(message)
+    if kind == "timeout":
+        return QueryTimeout(f"Loki timed out on {path}: {message}")
+    return SourceUnavailable(
+        f"Loki answered {path} with status {body.get('status')!r}: {message}",
+        code="LOKI_ERROR",
+        status=502,
+        suggestion="Loki reported an error inside a 200 answer; check Loki's log and retry.",
+    )
 
 
 # --- response shapes ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ points coarsens the step, a timeout on the totals splits the window in halves an
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -32,6 +33,7 @@ from analyzer.analysis.profile import MessageGroup, TimeCounts, WindowProfile
 from analyzer.analysis.tallies import tally_for
 from analyzer.analysis.template_tokens import masked
 from analyzer.errors import AnalyzerError, BadQuery, QueryTimeout
+from analyzer.infra.privacy import mask_secrets
 from analyzer.model import NS_PER_SECOND, LogRecord, Query, Severity, TimeRange
 from analyzer.sources import window_logql as wq
 from analyzer.sources.base import WindowRead
@@ -84,7 +86,7 @@ class LokiWindowReader:
         self.stages = wq.stages_for(plan.ids, plan.exclude_patterns, levels)
         self.sent = _Sent()
         self.level_label = "detected_level"
-        self.pool = ThreadPoolExecutor(max_workers=MAX_WORKERS)
+        self.pool = _ContextPool(MAX_WORKERS)
 
     # -- requests -------------------------------------------------------------------------------
 
@@ -396,7 +398,7 @@ class LokiWindowReader:
         members: dict[tuple[str, Severity, str], list[LogRecord]] = defaultdict(list)
         for record in records:
             if record.level >= Severity.WARN:
-                members[(record.service, record.level, masked(record.message))].append(record)
+                members[(record.service, record.level, masked(mask_secrets(record.message)))].append(record)
         per_key: dict[tuple[str, Severity], int] = defaultdict(int)
         for (service, level, _), found in members.items():
             per_key[(service, level)] += len(found)
@@ -503,6 +505,17 @@ class LokiWindowReader:
         finally:
             self.pool.shutdown(wait=False, cancel_futures=True)
         return builder.build()
+
+
+class _ContextPool(ThreadPoolExecutor):
+    """Runs each task in a copy of the submitter's context, so the request's deadline (a
+    context variable) bounds the concurrent reads too."""
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(max_workers=workers)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
 
 
 def _samples(data: dict[str, Any]):  # type: ignore[no-untyped-def]

@@ -8,8 +8,9 @@ from flask import Blueprint, Flask, Response, g, request
 
 from analyzer.infra import metrics
 from analyzer.model import Query
-from analyzer.querying import respond_json
+from analyzer.querying import resolve_window, respond_json
 from analyzer.services import Services
+from analyzer.sources.known import require_known_services
 from analyzer.web.auth import require
 from analyzer.web.context import services
 from analyzer.web.params import parse_params
@@ -26,8 +27,12 @@ OPENAPI = [
 @require("query")
 def query_logs() -> Response:
     query = parse_params(Query, request)
+    svc = services()
     started = time.perf_counter()
-    text, cache_hit = respond_json(services(), query, tenant=g.tenant)
+    if query.services and not query.expand_dependencies:
+        window = resolve_window(svc, query)
+        require_known_services(svc.source, query.services, tenant=g.tenant, window=window)
+    text, cache_hit = respond_json(svc, query, tenant=g.tenant)
     metrics.QUERIES.labels(mode=query.mode.value, cache_hit=str(cache_hit).lower()).inc()
     metrics.QUERY_DURATION.labels(mode=query.mode.value).observe(time.perf_counter() - started)
     return Response(text, mimetype="application/json")

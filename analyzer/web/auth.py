@@ -17,6 +17,7 @@ from flask import g, request
 from analyzer.errors import Forbidden, RateLimited, Unauthorized
 from analyzer.infra import metrics
 from analyzer.infra.keys import Principal
+from analyzer.infra.ratelimit import Decision
 from analyzer.web.context import services
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -85,8 +86,22 @@ def resolve_tenant(principal: Principal | None) -> str:
 
 
 def apply_rate_limit(principal: Principal | None, group: str) -> None:
+    """Count the request against its key's limit for `group`.
+
+    Open mode (no keys file, loopback only) is one local user: not limited unless
+    AI_LOGS_OPEN_MODE_RATE_LIMIT says so, so nobody locks themselves out of their own
+    analyzer. With keys every request counts, answers from the cache included: the limit
+    protects the key's share of the service, and a hit is cheap but not free.
+    """
     svc = services()
     settings = svc.settings
+    if principal is None and svc.keys is None:
+        if settings.open_mode_rate_limit <= 0:
+            return
+        decision = svc.limiter.hit(f"addr:{request.remote_addr}", group,
+                                   settings.open_mode_rate_limit)  # fmt: skip
+        _enforce(decision, group)
+        return
     limit = (
         (principal.limits.get(group) or principal.limits.get("default") if principal else None)
         or settings.rate_limits.get(group)
@@ -94,7 +109,10 @@ def apply_rate_limit(principal: Principal | None, group: str) -> None:
         or settings.rate_limit_per_hour
     )
     identity = principal.identity if principal else f"addr:{request.remote_addr}"
-    decision = svc.limiter.hit(identity, group, int(limit))
+    _enforce(svc.limiter.hit(identity, group, int(limit)), group)
+
+
+def _enforce(decision: Decision, group: str) -> None:
     g.ratelimit = decision
     if not decision.allowed:
         metrics.RATE_LIMITED.labels(endpoint=group).inc()
@@ -114,6 +132,7 @@ def require(scope: str, *, limit_group: str | None = None) -> Callable[[F], F]:
             g.tenant = resolve_tenant(principal)
             return view(*args, **kwargs)
 
+        wrapper.required_scope = scope  # type: ignore[attr-defined]  # read by /openapi.json
         return wrapper  # type: ignore[return-value]
 
     return decorate

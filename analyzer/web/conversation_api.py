@@ -13,12 +13,13 @@ from analyzer.analysis.workspace import workspace_summary
 from analyzer.errors import InvalidParameter, NotFound
 from analyzer.infra.privacy import mask
 from analyzer.model import (
-    DURATION_PATTERN,
     NS_PER_SECOND,
     LogRecord,
     OutputFormat,
     Query,
+    Span,
     Verbosity,
+    Window,
     parse_duration,
 )
 from analyzer.services import Services
@@ -38,15 +39,11 @@ class ConversationParams(BaseModel):
     include_responses: bool = True
     include_metrics: bool = True
     include_related_logs: bool = False
-    time_buffer: str = Field(
-        "5m",
-        pattern=DURATION_PATTERN,
-        description="Session lines kept this long around the conversation.",
+    time_buffer: Span = Field(
+        "5m", description="Session lines kept this long around the conversation."
     )
-    time_range: str = Field(
-        "7d",
-        pattern=DURATION_PATTERN,
-        description="How far back to look for the conversation (Loki).",
+    time_range: Window = Field(
+        "7d", description="How far back to look for the conversation (Loki)."
     )
     format: OutputFormat = OutputFormat.STRUCTURED
     verbosity: Verbosity = Verbosity.STANDARD
@@ -55,7 +52,7 @@ class ConversationParams(BaseModel):
 class WorkspaceParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    time_range: str = Field("24h", pattern=DURATION_PATTERN)
+    time_range: Window = "24h"
     include_costs: bool = True
     format: OutputFormat = OutputFormat.STRUCTURED
     verbosity: Verbosity = Verbosity.STANDARD
@@ -98,7 +95,7 @@ def _related(svc: Services, own: list[LogRecord], buffer_s: int, tenant: str) ->
     sessions = sorted({r.session_id for r in own if r.session_id})[:MAX_SESSIONS]
     if not sessions:
         return []
-    start = min(r.timestamp_ns for r in own) - buffer_s * NS_PER_SECOND
+    start = max(0, min(r.timestamp_ns for r in own) - buffer_s * NS_PER_SECOND)
     end = max(r.timestamp_ns for r in own) + buffer_s * NS_PER_SECOND
     out: list[LogRecord] = []
     for session in sessions:

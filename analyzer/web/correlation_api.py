@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from analyzer.analysis.correlate import request_flow
 from analyzer.errors import NotFound
 from analyzer.infra.privacy import mask
-from analyzer.model import DURATION_PATTERN, IdText, OutputFormat, Query, Verbosity
+from analyzer.model import IdText, OutputFormat, Query, Verbosity, Window
 from analyzer.services import Services
 from analyzer.sources.base import LogSource
 from analyzer.web.auth import require
@@ -28,9 +28,7 @@ class CorrelateParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     correlation_id: IdText = Field(description="The id every service logged for the request.")
-    time_window: str = Field(
-        "15m", pattern=DURATION_PATTERN, description="How far back to look (Loki), e.g. 1h."
-    )
+    time_window: Window = Field("15m", description="How far back to look (Loki), e.g. 1h.")
     format: OutputFormat = OutputFormat.STRUCTURED
     verbosity: Verbosity = Verbosity.STANDARD
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, Response, jsonify, request
+from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
 
 from analyzer.errors import AnalyzerError
@@ -22,7 +23,10 @@ _HTTP_CODES = {
 
 
 def error_response(exc: AnalyzerError) -> Response:
-    response = jsonify(exc.to_dict())
+    """The error as JSON, PII-masked: messages echo what the caller sent (ids, paths)."""
+    from analyzer.infra.privacy import mask
+
+    response = jsonify(mask(exc.to_dict()))
     response.status_code = exc.status
     for name, value in exc.headers.items():
         response.headers[name] = value
@@ -59,6 +63,21 @@ def register(app: Flask, services: Services) -> None:
         if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return response
+
+    @app.errorhandler(RedisError)
+    def _store_down(exc: RedisError) -> Response:
+        # a store read that has no fallback (analyses, registry): the caller may retry
+        log.warning("redis unavailable", extra={"path": request.path, "error": str(exc)})
+        _count("STORE_UNAVAILABLE")
+        return error_response(
+            AnalyzerError(
+                "the analyzer's store (Redis) is unavailable",
+                code="STORE_UNAVAILABLE",
+                status=503,
+                suggestion="Retry shortly; check REDIS_URL and that Redis answers (GET /readyz).",
+                headers={"Retry-After": "5"},
+            )
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

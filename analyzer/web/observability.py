@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Blueprint, Flask, Response, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from analyzer.infra import metrics
 from analyzer.infra.redis_client import redis_ok
@@ -57,9 +57,16 @@ def prometheus_metrics() -> Response:
 @bp.get("/openapi.json")
 def openapi() -> Response:
     from analyzer.app import WEB_MODULES
-    from analyzer.web.openapi import build_spec
+    from analyzer.web.context import services
+    from analyzer.web.openapi import build_spec, scopes_by_operation
 
-    return jsonify(build_spec(WEB_MODULES))
+    return jsonify(
+        build_spec(
+            WEB_MODULES,
+            secured=services().keys is not None,
+            scopes=scopes_by_operation(current_app),
+        )
+    )
 
 
 def register(app: Flask, services: Services) -> None:

@@ -2,9 +2,13 @@
 
 - `GET  /api/v1/ai_logs/patterns`: filters and paging; `refresh=true` analyses a window first
   and records what it finds.
-- `GET  /api/v1/ai_logs/patterns/<id>`, `PATCH` to resolve (or reopen) with notes.
+- `GET  /api/v1/ai_logs/patterns/<id>`, `PATCH` to resolve (or reopen) with notes (a key with
+  the `admin` scope: resolving changes what every reader of the tenant sees).
 - `GET  /api/v1/ai_logs/patterns/<id>/rule`: a Loki ruler rule group (YAML) alerting on the
   pattern's rate; `POST` pushes it to Loki's ruler, which writes only with object storage.
+
+Everything answered is PII-masked, the rule's regex too: a rule that names one user's address
+would itself leak it. `AI_LOGS_PATTERN_DETECTION=false` switches these endpoints off (503).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from analyzer.analysis.rule_export import RuleSpec, rule_group, rule_group_yaml
 from analyzer.errors import AnalyzerError, InvalidParameter, NotFound
+from analyzer.infra.privacy import mask, mask_text
 from analyzer.infra.registry import (
     PatternEntry,
     PatternFilter,
@@ -24,7 +29,7 @@ from analyzer.infra.registry import (
     open_registry,
     record_detections,
 )
-from analyzer.model import DURATION_PATTERN, Query, Severity
+from analyzer.model import Query, Severity, Span, Window
 from analyzer.services import Services
 from analyzer.web.auth import require
 from analyzer.web.context import services
@@ -46,7 +51,7 @@ class PatternListParams(BaseModel):
     page: int = Field(1, ge=1, le=10000)
     per_page: int = Field(50, ge=1, le=200)
     refresh: bool = Field(False, description="Analyse `time_range` first and record detections.")
-    time_range: str = Field("1h", pattern=DURATION_PATTERN)
+    time_range: Window = "1h"
     services: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
         default_factory=list, max_length=50
     )
@@ -63,8 +68,8 @@ class RuleParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     threshold: float = Field(5, ge=0, le=1e9, description="Lines per interval that fire the alert.")
-    interval: str = Field("5m", pattern=DURATION_PATTERN)
-    for_: str = Field("2m", alias="for", pattern=DURATION_PATTERN)
+    interval: Window = "5m"
+    for_: Span = Field("2m", alias="for")
     namespace: str = Field("ai-logs-patterns", pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 
 
@@ -79,6 +84,21 @@ OPENAPI = [
 
 def registry(svc: Services | None = None) -> PatternRegistry:
     return (svc or services()).extras[REGISTRY_KEY]
+
+
+@bp.before_request
+def _switched_on() -> None:
+    if request.path.startswith(f"{bp.url_prefix}/patterns") and not (
+        services().settings.pattern_detection
+    ):
+        raise AnalyzerError(
+            "pattern detection is switched off on this deployment (AI_LOGS_PATTERN_DETECTION"
+            "=false)",
+            code="PATTERN_DETECTION_DISABLED",
+            status=503,
+            suggestion="Use /api/v1/ai_logs/query for analyses; patterns come back when the "
+            "operators switch detection on again.",
+        )
 
 
 def _entry(pattern_id: str) -> PatternEntry:
@@ -112,9 +132,13 @@ def list_patterns() -> Response:
 def patterns_answer(svc: Services, params: PatternListParams, tenant: str) -> dict[str, Any]:
     """One page of the tenant's registry, refreshed first when asked; HTTP and MCP share it."""
     if params.refresh:
-        from analyzer.querying import fetch_and_analyze
+        from analyzer.querying import fetch_and_analyze, resolve_window
+        from analyzer.sources.known import require_known_services
 
         query = Query(time_range=params.time_range, services=params.services, cache=False)
+        require_known_services(
+            svc.source, query.services, tenant=tenant, window=resolve_window(svc, query)
+        )
         record_detections(registry(svc), fetch_and_analyze(svc, query, tenant=tenant), tenant=tenant)
     where = PatternFilter(
         pattern_type=params.pattern_type,
@@ -125,7 +149,7 @@ def patterns_answer(svc: Services, params: PatternListParams, tenant: str) -> di
     offset = (params.page - 1) * params.per_page
     items, total = registry(svc).list(tenant, where, offset=offset, limit=params.per_page)
     return {
-        "patterns": [e.to_dict() for e in items],
+        "patterns": [mask(e.to_dict()) for e in items],
         "page": params.page,
         "per_page": params.per_page,
         "total": total,
@@ -135,31 +159,31 @@ def patterns_answer(svc: Services, params: PatternListParams, tenant: str) -> di
 @bp.get("/patterns/<pattern_id>")
 @require("query")
 def get_pattern(pattern_id: str) -> Response:
-    return jsonify(_entry(pattern_id).to_dict())
+    return jsonify(mask(_entry(pattern_id).to_dict()))
 
 
 @bp.patch("/patterns/<pattern_id>")
-@require("query")
+@require("admin")
 def update_pattern(pattern_id: str) -> Response:
-    _entry(pattern_id)
     update = parse_params(PatternUpdate, request)
+    _entry(pattern_id)
     entry = registry().resolve(
         g.tenant, pattern_id, resolved=update.resolved, notes=update.resolution_notes
     )
     assert entry is not None  # checked above; a concurrent delete does not exist
-    return jsonify(entry.to_dict())
+    return jsonify(mask(entry.to_dict()))
 
 
 def _group(entry: PatternEntry, params: RuleParams) -> dict[str, Any]:
     spec = RuleSpec(
         pattern_id=entry.id,
-        pattern_type=entry.pattern_type,
-        regex=entry.regex,
-        exclude=entry.exclude,
+        pattern_type=mask_text(entry.pattern_type),
+        regex=mask_text(entry.regex),
+        exclude=[mask_text(e) for e in entry.exclude],
         severity="critical" if entry.severity in ("error", "fatal") else "warning",
-        suggestion=entry.suggestion,
+        suggestion=mask_text(entry.suggestion),
         services=entry.affected_services,
-        description=entry.title,
+        description=mask_text(entry.title),
     )
     return rule_group(spec, threshold=params.threshold, interval=params.interval, for_=params.for_)
 
@@ -167,20 +191,21 @@ def _group(entry: PatternEntry, params: RuleParams) -> dict[str, Any]:
 @bp.get("/patterns/<pattern_id>/rule")
 @require("query")
 def pattern_rule(pattern_id: str) -> Response:
-    entry = _entry(pattern_id)
     params = parse_params(RuleParams, request)
+    entry = _entry(pattern_id)
     return Response(pattern_rule_yaml(entry, params), mimetype="application/yaml")
 
 
 def pattern_rule_yaml(entry: PatternEntry, params: RuleParams) -> str:
+    """The rule group's YAML, masked; the HTTP view and the MCP tool share it."""
     return rule_group_yaml(_group(entry, params))
 
 
 @bp.post("/patterns/<pattern_id>/rule")
 @require("admin")
 def push_pattern_rule(pattern_id: str) -> Response:
-    entry = _entry(pattern_id)
     params = parse_params(RuleParams, request)
+    entry = _entry(pattern_id)
     text = rule_group_yaml(_group(entry, params))
     source = services().source
     push = getattr(source, "push_rule_group", None)

@@ -30,11 +30,11 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from flask import Blueprint, Flask, g, request
 from flask_sock import Sock
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 from simple_websocket import ConnectionClosed
 
 from analyzer.analysis.filters import record_filter
@@ -46,14 +46,21 @@ from analyzer.infra.privacy import mask
 from analyzer.model import (
     DURATION_PATTERN,
     ID_FIELDS,
+    MAX_WINDOW,
     NS_PER_SECOND,
+    SEVERITY_SCHEMA,
+    IdText,
     LogRecord,
     Query,
+    Span,
+    Term,
     TimeRange,
+    check_instant,
     format_timestamp,
     instant_ns,
     now_ns,
     parse_duration,
+    parse_instant,
 )
 from analyzer.services import Services
 from analyzer.sources.tail import LiveTail, TailBatch, open_tail
@@ -87,27 +94,36 @@ class StreamParams(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    services: list[str] = Field(
-        default_factory=list, description="Services to follow; empty means all."
+    services: list[Annotated[str, Field(min_length=1, max_length=128)]] = Field(
+        default_factory=list, max_length=50, description="Services to follow; empty means all."
     )
-    correlation_id: str | None = None
-    conversation_id: str | None = None
-    session_id: str | None = None
-    workspace_id: str | None = None
-    user_id: str | None = None
+    correlation_id: IdText | None = None
+    conversation_id: IdText | None = None
+    session_id: IdText | None = None
+    workspace_id: IdText | None = None
+    user_id: IdText | None = None
     severity_threshold: str | int | None = Field(
-        None, description="Keep records at or above this level (debug..fatal)."
+        None,
+        description="Keep records at or above this level (debug..fatal).",
+        json_schema_extra=SEVERITY_SCHEMA,
     )
-    exclude_patterns: list[str] = Field(
-        default_factory=list, description="Regexes; matching lines are dropped."
+    exclude_patterns: list[Term] = Field(
+        default_factory=list, max_length=10, description="Regexes; matching lines are dropped."
     )
-    highlight: list[str] = Field(
-        default_factory=list, description="Terms marked in each record's `highlights`."
+    highlight: list[Term] = Field(
+        default_factory=list, max_length=10, description="Terms marked in each record's "
+        "`highlights`."
     )
     start: str | None = Field(
         None,
         description="Replay history from here first: RFC 3339, an epoch, or a duration back "
-        "from now such as 15m (like Loki's tail `start`). Omitted: live lines only.",
+        f"from now such as 15m, at most {MAX_WINDOW} (like Loki's tail `start`). Omitted: live "
+        "lines only.",
+        json_schema_extra={"anyOf": [
+            Span.__metadata__[0].json_schema_extra | {"type": "string"},
+            {"type": "string", "format": "date-time"},
+            {"type": "null"},
+        ]},
     )
     limit: int = Field(100, ge=1, le=5000, description="Most history records replayed.")
 
@@ -117,8 +133,9 @@ class StreamParams(BaseModel):
         if value in (None, ""):
             return None
         text = str(value).strip()
-        if not re.fullmatch(DURATION_PATTERN, text):
-            instant_ns(text)  # raises ValueError with the accepted forms
+        if re.fullmatch(DURATION_PATTERN, text):
+            return TypeAdapter(Span).validate_python(text)  # at most MAX_WINDOW back
+        check_instant(parse_instant(text))  # raises ValueError with the accepted forms
         return text
 
     def query(self) -> Query:
@@ -406,8 +423,13 @@ def stream_without_upgrade() -> None:
         status=426,
         suggestion="Connect with a WebSocket client (ws://host/api/v1/ai_logs/stream?...); "
         "use /api/v1/ai_logs/query for a one-off answer.",
-        headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+        # no `Connection: Upgrade`: nothing is upgraded, and servers that see it hold the
+        # connection open for a switch that never comes (keep-alive clients hang)
+        headers={"Upgrade": "websocket"},
     )
+
+
+stream_without_upgrade.required_scope = "stream"  # type: ignore[attr-defined]  # checked above
 
 
 @sock.route("/stream", bp=bp, endpoint="stream")

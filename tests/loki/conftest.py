@@ -73,6 +73,7 @@ class RecordedLoki:
     # the right kind, not of the question, for tests of what surrounds an analysis
     metrics_from: dict[str, dict[str, Any]] = field(default_factory=dict)
     delay: float = 0.0
+    trickle: float = 0.0  # seconds between the body's bytes: a Loki that answers very slowly
     url: str = ""
 
     @staticmethod
@@ -195,7 +196,13 @@ def _handler(loki: RecordedLoki) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Type", answer.content_type)
             self.send_header("Content-Length", str(len(answer.body)))
             self.end_headers()
-            self.wfile.write(answer.body)
+            if not loki.trickle:
+                self.wfile.write(answer.body)
+                return
+            for byte in answer.body:
+                self.wfile.write(bytes([byte]))
+                self.wfile.flush()
+                time.sleep(loki.trickle)
 
         do_GET = _serve
         do_POST = _serve

@@ -80,7 +80,7 @@ def test_an_unreachable_loki_addr_is_loki_unavailable_never_the_sample() -> None
          "query"],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=60, check=False,
     )  # fmt: skip
-    assert done.returncode == 2
+    assert done.returncode == 3  # upstream unavailable (README: exit codes)
     assert "LOKI_UNAVAILABLE" in done.stderr and "127.0.0.1:1" in done.stderr
     assert done.stdout == "" and "sample" not in done.stderr
 
@@ -205,7 +205,7 @@ def test_loki_ca_cert_path_is_read(https_loki, tls_files, monkeypatch) -> None:
 
 def test_a_server_certificate_nobody_vouches_for_is_refused(https_loki, capsys) -> None:
     loki = https_loki()
-    assert query(loki, "--addr", loki.url) == 2
+    assert query(loki, "--addr", loki.url) == 3  # Loki unavailable: an upstream fault
     assert "LOKI_UNAVAILABLE" in capsys.readouterr().err
 
 
@@ -235,5 +235,5 @@ def test_a_client_certificate_is_presented(https_loki, tls_files, monkeypatch, h
 
 def test_without_a_client_certificate_an_mtls_gateway_refuses(https_loki, tls_files) -> None:
     loki = https_loki(client_certs=True)
-    assert query(loki, "--addr", loki.url, "--ca-cert", str(tls_files.ca)) == 2
+    assert query(loki, "--addr", loki.url, "--ca-cert", str(tls_files.ca)) == 3  # Loki unavailable: an upstream fault
     assert reads(loki) == []

@@ -151,7 +151,8 @@ def test_patterns_samples_are_integer_seconds_and_counts(recorded_loki, loki) ->
 
 
 def test_check_reports_ready(recorded_loki, loki: LokiSource) -> None:
-    assert loki.check() == {"ok": True, "detail": "ready"}
+    status = loki.check()
+    assert (status["ok"], status["detail"], status["circuit"]["state"]) == (True, "ready", "closed")
 
 
 def test_check_reports_lokis_not_ready_text(recorded_loki, loki: LokiSource) -> None:
