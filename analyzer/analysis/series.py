@@ -12,7 +12,8 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from analyzer.model import LogRecord, TimeRange
+from analyzer.analysis.profile import TimeCounts
+from analyzer.model import LogRecord, Severity, TimeRange
 
 T = TypeVar("T")
 NS_PER_MS = 1_000_000
@@ -159,3 +160,55 @@ def occurrences_by_template(
     template_of = {id(r): t for r, t in zip(records, templates, strict=True)}
     counts = counts_by(records, grid, lambda r: template_of[id(r)])
     return {str(k): counts[k] for k in top_keys(counts, top)}
+
+
+def counts_on_grid(
+    counts: TimeCounts, grid: Grid, keep: Callable[[str, Severity], bool] | None = None
+) -> dict[tuple[str, Severity], list[int]]:
+    """A window's counts (any step that divides the grid's, epoch-aligned) in the grid's
+    buckets, per (service, level) that `keep` accepts."""
+    out: dict[tuple[str, Severity], list[int]] = {}
+    for key, row in counts.cells.items():
+        if keep is not None and not keep(*key):
+            continue
+        target = out.get(key)
+        for i, n in row.items():
+            b = grid.index(counts.bucket_start(i))
+            if b is None or not n:
+                continue
+            if target is None:
+                target = out[key] = [0] * grid.count
+            target[b] += n
+    return out
+
+
+def error_rate_from_counts(
+    cells: dict[tuple[str, Severity], list[int]], grid: Grid
+) -> dict[str, list[float | None]]:
+    """`error_rate_by_service` from counts on the grid: the window's every line, not a sample."""
+    totals: dict[str, list[int]] = {}
+    errors: dict[str, list[int]] = {}
+    for (service, level), row in cells.items():
+        for target in [totals] + ([errors] if level >= Severity.ERROR else []):
+            acc = target.setdefault(service, [0] * grid.count)
+            for i, n in enumerate(row):
+                acc[i] += n
+    return {
+        service: [
+            round(e / t, 4) if t else None
+            for e, t in zip(errors.get(service, [0] * grid.count), totals[service], strict=True)
+        ]
+        for service in sorted(totals)
+    }
+
+
+def sums_on_grid(rows: dict[Hashable, dict[int, float]], step_ns: int, grid: Grid) -> dict[Hashable, list[float]]:
+    """Sums bucketed at `step_ns` (bucket start // step) in the grid's buckets."""
+    out: dict[Hashable, list[float]] = {}
+    for key, row in rows.items():
+        target = out.setdefault(key, [0.0] * grid.count)
+        for bucket, amount in row.items():
+            b = grid.index(bucket * step_ns)
+            if b is not None:
+                target[b] += amount
+    return out

@@ -11,7 +11,7 @@ from analyzer.model import LogRecord, Query, TimeRange
 if TYPE_CHECKING:
     from analyzer.analysis.evidence import EvidenceSample
     from analyzer.analysis.plan import ReadPlan
-    from analyzer.analysis.profile import WindowProfile
+    from analyzer.analysis.profile import TimeCounts, WindowProfile
 
 
 @dataclass(slots=True)
@@ -66,6 +66,16 @@ class LogSource(Protocol):
         tenant: str | None = None,
     ) -> EvidenceSample:
         """Lines inside the (start_ns, end_ns) spans, narrowed to ids when given."""
+        ...
+
+    def count_series(self, query: Query, step_s: int, *, tenant: str | None = None) -> TimeCounts:
+        """Lines per service and level over the query's window, exact, at `step_s` or finer."""
+        ...
+
+    def sum_series(
+        self, query: Query, field: str, by: str, step_s: int, *, tenant: str | None = None
+    ) -> dict[tuple[str, str], dict[int, float]]:
+        """Sums of a numeric field (tokens) per (`by` value, model), bucket start // step."""
         ...
 
     def services(self, *, tenant: str | None = None) -> list[str]: ...

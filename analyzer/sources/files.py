@@ -35,6 +35,7 @@ from typing import Any
 from analyzer.analysis.evidence import EvidenceBuilder, EvidenceSample
 from analyzer.analysis.filters import record_filter
 from analyzer.analysis.plan import ReadPlan
+from analyzer.analysis.profile import TimeCounts
 from analyzer.errors import SourceUnavailable
 from analyzer.model import NS_PER_SECOND, LogRecord, Query, Severity, TimeRange
 from analyzer.model import now_ns as wall_clock_ns
@@ -517,6 +518,52 @@ class FileSource:
             malformed_lines=malformed,
             stats={"files": len(paths), "files_read": read_files, "files_in_window": files},
         )
+
+    def count_series(self, query: Query, step_s: int, *, tenant: str | None = None) -> TimeCounts:
+        """Lines per service and level over the query's window, to the second (the caller
+        buckets them): the counts of a window read."""
+        return self.read_window(query, tenant=tenant).profile.counts
+
+    def sum_series(
+        self, query: Query, field: str, by: str, step_s: int, *, tenant: str | None = None
+    ) -> dict[tuple[str, str], dict[int, float]]:
+        """Sums of a numeric field per (`by` value, model) in buckets of `step_s` (bucket start
+        // step), over every line of the window that carries the field."""
+        needle = f'"{field}"'.encode()
+        step_ns = max(1, step_s) * NS_PER_SECOND
+
+        def read(paths: list[Path], window: TimeRange) -> dict[tuple[str, str], dict[int, float]]:
+            keeps = ReadPlan.for_query(query, window).record_filter()
+            out: dict[tuple[str, str], dict[int, float]] = {}
+            for path in paths:
+                entry = self._current_index(path) or self._build(path)
+                if not entry.overlaps(window):
+                    continue
+                names = self._names(path)
+                for item in self._window_entries(path, entry, window):
+                    ts = item[2]
+                    if ts is None or ts < window.start_ns or ts > window.end_ns:
+                        continue
+                    if not isinstance(item[5], LogRecord) and needle not in item[6]:
+                        continue
+                    record = entry_record(item, names)
+                    value = getattr(record, field, None)
+                    if value is None:
+                        value = record.fields.get(field)
+                    if value is None or not keeps(record):
+                        continue
+                    try:
+                        amount = float(value)
+                    except (TypeError, ValueError):
+                        continue
+                    label = getattr(record, by, None) or record.fields.get(by) or "unknown"
+                    key = (str(label), record.model or "unknown")
+                    row = out.setdefault(key, {})
+                    bucket = ts // step_ns
+                    row[bucket] = row.get(bucket, 0.0) + amount
+            return out
+
+        return self._resolve(query, read)
 
     def read_around(
         self, plan: ReadPlan, anchors: list[tuple[int, int]], *, ids: dict[str, set[str]] | None = None,

@@ -28,6 +28,7 @@ import yaml
 
 from analyzer.analysis.evidence import EvidenceSample
 from analyzer.analysis.plan import ReadPlan
+from analyzer.analysis.profile import TimeCounts
 from analyzer.errors import (
     AnalyzerError,
     BadQuery,
@@ -480,6 +481,24 @@ class LokiSource:
 
         plan = ReadPlan.for_query(query, query.window(now=self.now_ns()))
         return LokiWindowReader(self, plan, tenant=tenant, base_selector=self.selector).read()
+
+    def count_series(self, query: Query, step_s: int, *, tenant: str | None = None) -> TimeCounts:
+        """Lines per service and level at `step_s` over the query's window: one metric query."""
+        from analyzer.sources.loki_window import LokiWindowReader
+
+        plan = ReadPlan.for_query(query, query.window(now=self.now_ns()))
+        reader = LokiWindowReader(self, plan, tenant=tenant, base_selector=self.selector)
+        return reader.count_series(max(1, step_s))
+
+    def sum_series(
+        self, query: Query, field: str, by: str, step_s: int, *, tenant: str | None = None
+    ) -> dict[tuple[str, str], dict[int, float]]:
+        """Sums of a numeric field per (`by` value, model) at `step_s`: one metric query."""
+        from analyzer.sources.loki_window import LokiWindowReader
+
+        plan = ReadPlan.for_query(query, query.window(now=self.now_ns()))
+        reader = LokiWindowReader(self, plan, tenant=tenant, base_selector=self.selector)
+        return reader.sum_series(field, by, max(1, step_s))
 
     def read_around(
         self,

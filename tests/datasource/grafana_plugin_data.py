@@ -11,9 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from analyzer.analysis.filters import record_filter
 from analyzer.model import LogRecord, Query, Severity, instant_ns
 from analyzer.sources.base import FetchResult
+from analyzer.sources.memory import MemorySource
 
 PLUGIN = Path(__file__).resolve().parent.parent / "fixtures" / "grafana_json_datasource"
 # the time range of the plugin's /query example request
@@ -27,31 +27,23 @@ def plugin_request(name: str) -> dict[str, Any]:
     return json.loads((PLUGIN / f"{name}.json").read_text())
 
 
-class RecordListSource:
-    name = "records"
+class RecordListSource(MemorySource):
+    """The records in memory, counting the reads a panel makes (raw lines or counts)."""
 
     def __init__(self, records: list[LogRecord]) -> None:
-        self.records = sorted(records, key=lambda r: r.timestamp_ns)
+        super().__init__(records)
         self.fetches = 0
 
     def fetch(self, query: Query, *, tenant: str | None = None, limit: int | None = None) -> FetchResult:
         self.fetches += 1
-        window = query.window(now=self.now_ns())
-        keep = record_filter(query)
-        found = [r for r in self.records if window.contains(r.timestamp_ns) and keep(r)]
-        return FetchResult(records=found[:limit] if limit else found, window=window)
+        return super().fetch(query, tenant=tenant, limit=limit)
 
-    def services(self, *, tenant: str | None = None) -> list[str]:
-        return sorted({r.service for r in self.records})
-
-    def label_values(self, label: str, *, tenant: str | None = None) -> list[str]:
-        return sorted({r.labels[label] for r in self.records if label in r.labels})
+    def read_window(self, query: Query, *, tenant: str | None = None) -> Any:
+        self.fetches += 1
+        return super().read_window(query, tenant=tenant)
 
     def now_ns(self) -> int:
         return self.records[-1].timestamp_ns if self.records else T0
-
-    def check(self) -> dict[str, Any]:
-        return {"ok": True, "detail": "in memory"}
 
 
 def record(minute: float, service: str, level: Severity, message: str, **extra: Any) -> LogRecord:

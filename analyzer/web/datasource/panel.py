@@ -14,9 +14,11 @@ from analyzer.analysis.conversations import AIRequest, ai_requests
 from analyzer.analysis.filters import record_filter
 from analyzer.analysis.pipeline import Analysis, analyze_records
 from analyzer.analysis.pricing import PriceTable, load_prices
+from analyzer.analysis.profile import TimeCounts
 from analyzer.errors import InvalidParameter
-from analyzer.model import NS_PER_SECOND, LogRecord, Query, TimeRange
+from analyzer.model import NS_PER_SECOND, LogRecord, Query, Severity, TimeRange
 from analyzer.services import Services
+from analyzer.sources.base import WindowRead
 from analyzer.web.datasource.filters import RecordFilter
 from analyzer.web.datasource.requests import Notices, TargetPayload, clean, variable_values
 
@@ -64,6 +66,7 @@ class PanelData:
         self.window = window
         self.adhoc = adhoc
         self._fetched: dict[str, list[LogRecord]] = {}
+        self._reads: dict[str, Any] = {}
 
     def records(self, query: Query) -> list[LogRecord]:
         key = query.model_dump_json(include={"services", "workspace_id", "correlation_id"})
@@ -84,6 +87,50 @@ class PanelData:
 
     def analysis(self, query: Query) -> Analysis:
         return analyze_records(self.records(query), query, self.window)
+
+    # -- numbers counted where the logs live (time series over any window) ---------------------
+
+    def counted_query(
+        self, query: Query, notices: Notices, keyed: tuple[str, ...] = ("service", "level")
+    ) -> Query:
+        """The query a count reads: its services and workspace, the ad-hoc filters that name a
+        workspace; those on `keyed` apply to the counts' keys, the others are said not to."""
+        update: dict[str, Any] = {"severity_threshold": None}
+        for f in self.adhoc:
+            if f.key == "workspace_id" and f.operator == "=" and f.value:
+                update["workspace_id"] = f.value
+            elif f.key not in keyed:
+                notices.warn(
+                    f"ad-hoc filter {f.key} {f.operator} {f.value!r} does not apply to counts of "
+                    "the whole window (it narrows the tables)"
+                )
+        return query.model_copy(update=update)
+
+    def keeps_cell(self, service: str, level: Severity) -> bool:
+        probe = LogRecord(0, service, level, "")
+        return all(f(probe) for f in self.adhoc if f.key in ("service", "level"))
+
+    def keeps_model(self, model: str) -> bool:
+        probe = LogRecord(0, "", Severity.INFO, "", model=model)
+        return all(f(probe) for f in self.adhoc if f.key == "model")
+
+    def counts(self, query: Query, step_s: int) -> TimeCounts:
+        key = "counts:" + query.model_dump_json(include={"services", "workspace_id", "correlation_id"})
+        if key not in self._reads:
+            self._reads[key] = self.svc.source.count_series(query, step_s, tenant=self.tenant)
+        return self._reads[key]
+
+    def sums(self, query: Query, field: str, by: str, step_s: int) -> dict[tuple[str, str], dict[int, float]]:
+        key = f"sums:{field}:{by}:" + query.model_dump_json(include={"services", "workspace_id"})
+        if key not in self._reads:
+            self._reads[key] = self.svc.source.sum_series(query, field, by, step_s, tenant=self.tenant)
+        return self._reads[key]
+
+    def window_read(self, query: Query) -> WindowRead:
+        key = "read:" + query.model_dump_json(include={"services", "workspace_id", "correlation_id"})
+        if key not in self._reads:
+            self._reads[key] = self.svc.source.read_window(query, tenant=self.tenant)
+        return self._reads[key]
 
     def prices(self) -> PriceTable:
         return load_prices(self.svc.settings.prices_file)
