@@ -48,6 +48,7 @@ class Settings:
     loki_retries: int = 3
     loki_page_size: int = 5000
     loki_selector: str = '{service=~".+"}'  # the streams analyses read, e.g. {env="prod"}
+    loki_max_query_bytes: int = 2 << 40  # a window holding more (Loki's index stats) is refused
     webhook_secret: str | None = None
     webhook_auth: str | None = None  # "Bearer x" or "user:password"
     webhook_timestamp_header: str | None = None
@@ -122,6 +123,7 @@ _ENV = {
     "AI_LOGS_DEFAULT_TENANT": "default_tenant",
     "AI_LOGS_FILE_CLOCK": "file_clock",
     "AI_LOGS_LOKI_SELECTOR": "loki_selector",
+    "AI_LOGS_LOKI_MAX_QUERY_BYTES": "loki_max_query_bytes",
     "AI_LOGS_PUBLIC_URL": "public_url",
     "AI_LOGS_ALERT_MAX_WINDOW": "alert_max_window",
     "LOKI_USERNAME": "loki_username",

@@ -61,7 +61,7 @@ def _read_context(
 ) -> EvidenceSample:
     source = services.source
     parts = []
-    if found.request_spans:
+    if found.request_spans and not read.requests_read:
         parts.append(
             source.read_around(
                 read.plan,

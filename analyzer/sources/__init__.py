@@ -20,6 +20,7 @@ def open_source(settings: Settings) -> LogSource:
             page_size=settings.loki_page_size,
             default_tenant=settings.default_tenant,
             selector=settings.loki_selector,
+            max_query_bytes=settings.loki_max_query_bytes,
             service_label=settings.loki_service_label,
             auth=LokiAuth(
                 username=settings.loki_username,

@@ -36,6 +36,9 @@ class WindowRead:
     malformed_lines: int = 0
     queries: list[str] = field(default_factory=list)  # LogQL sent, for verbosity=detailed
     stats: dict[str, Any] = field(default_factory=dict)
+    # the evidence already holds the lines of the requests that failed first (a source that
+    # reads them with the window, Loki, saves the second read a round trip)
+    requests_read: bool = False
 
     @property
     def window(self) -> TimeRange:

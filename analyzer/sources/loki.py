@@ -107,6 +107,7 @@ class LokiSource:
         backoff: float = 0.25,
         max_entries: int = 50_000,
         selector: str = logql.ANY_SERVICE,
+        max_query_bytes: int = 0,
         service_label: str | None = None,
         auth: LokiAuth | None = None,
         tls: ssl.SSLContext | None = None,
@@ -121,6 +122,7 @@ class LokiSource:
         self.backoff = backoff
         self.max_entries = max_entries
         self.selector = selector  # the streams a window read counts (e.g. `{env="prod"}`)
+        self.max_query_bytes = max_query_bytes  # a window holding more is refused; 0: no limit
         self.forced_service_label = service_label
         # progress(done, total, label) of long reads: nanoseconds of the window covered
         self.progress: Callable[[int, int, str], None] | None = None

@@ -49,8 +49,9 @@ EDGE_LINES = 50  # first and newest error lines of the window
 ONSET_LINES = 50  # first error lines of an incident
 MAX_INCIDENT_READS = 5
 MAX_SERVICE_READS = 12
-COUNTED_TEMPLATES = 8
-MAX_WORKERS = 6
+REQUEST_READS = 4  # spans around the requests that failed first
+COUNTED_TEMPLATES = 6
+MAX_WORKERS = 12  # Loki's frontend splits and shards each; independent ones go together
 MAX_POINTS = 11_000  # Loki's max points per series
 LEVEL_NAMES = ("trace", "debug", "info", "warn", "error", "fatal", "critical")
 
@@ -171,8 +172,9 @@ class LokiWindowReader:
         seconds = wq.seconds_of(window.end_ns - window.start_ns)
         coarse = wq.nice_step(seconds / COARSE_POINTS)
         fine = wq.nice_step(seconds / FINE_POINTS)
+        size = self._stats()  # first: a window too large for Loki is refused before it is read
+        self._refuse_if_too_large(size)
         levels = self.pool.submit(self._level_label)
-        stats = self.pool.submit(self._stats)
         first = self.pool.submit(
             self._lines, wq.failure_lines(self.selector, self.stages), window.start_ns, window.end_ns,
             EDGE_LINES, "forward",
@@ -186,22 +188,28 @@ class LokiWindowReader:
         by = [self.service_label, self.level_label]
         totals_f = self.pool.submit(self._totals, by, seconds)
         coarse_f = self.pool.submit(self._series, by, coarse)
-        totals = totals_f.result()
-        counts = coarse_f.result()
+        # words as soon as they can start: onsets once the failure counts show the incidents,
+        # message counts once the first lines and onsets show the messages; the slow reads
+        # (newest lines, totals, series) meanwhile
         failures = fine_counts.result()
-        first_lines, newest_lines = first.result(), newest.result()
-        size = stats.result()
-
+        first_lines = self._words(first)
         profile = WindowProfile(
             window=window,
-            counts=counts,
-            totals=totals,
+            counts=TimeCounts(coarse * NS_PER_SECOND, 0),
             failure_counts=failures,
             group_step_ns=self.plan.group_step_ns,
             source=f"loki: metric queries ({coarse}s and {fine}s steps) and narrow log queries",
             service_label=self.service_label,
             exact=True,
         )
+        onset_jobs = self._onset_reads(profile, first_lines)
+        counting = self._count_messages(first_lines)
+        request_jobs = self._request_reads(first_lines)
+        onsets = self._collect(onset_jobs, "an onset read")
+        requests = self._collect(request_jobs, "a request read")
+        newest_lines = self._words(newest)
+        profile.totals = totals_f.result()
+        profile.counts = counts = coarse_f.result()
         for (service, level), row in counts.cells.items():
             if row:
                 profile.first_ns[(service, level)] = counts.bucket_start(min(row))
@@ -209,12 +217,12 @@ class LokiWindowReader:
         builder = EvidenceBuilder()
         builder.extend(first_lines, why.ONSET)
         builder.extend(newest_lines, why.RECENT)
-        onsets = self._onsets(profile, first_lines + newest_lines)
         for record in onsets:
             builder.add(record, why.ONSET)
+        builder.extend(requests, why.REQUEST)
         evidence = builder.build({"edge_lines": EDGE_LINES, "onset_lines": ONSET_LINES})
         self._exact_first_errors(profile, evidence.records)
-        self._groups(profile, evidence.records)
+        self._groups(profile, evidence.records, counting)
         tally = tally_for(self.plan.mode, self.plan.match_lines)
         if tally is not None:
             self._tally(profile, tally, builder)
@@ -230,7 +238,16 @@ class LokiWindowReader:
             evidence=evidence,
             queries=list(dict.fromkeys(self.sent.queries)),
             stats={"requests": self.sent.requests, **({"index_stats": size} if size else {})},
+            requests_read=True,
         )
+
+    def _words(self, job: Any) -> list[LogRecord]:
+        """Lines of an evidence read; one that fails costs examples, never the numbers."""
+        try:
+            return list(job.result())
+        except AnalyzerError as exc:
+            self.sent.notes.append(f"an evidence read failed: {exc.message}")
+            return []
 
     # -- numbers --------------------------------------------------------------------------------
 
@@ -259,6 +276,26 @@ class LokiWindowReader:
         except AnalyzerError as exc:
             self.sent.notes.append(f"index stats unavailable: {exc}")
             return {}
+
+    def _refuse_if_too_large(self, size: dict[str, Any]) -> None:
+        """Loki's index says how many bytes the window holds; past the configured limit the
+        question is refused with what would fit, before any query runs."""
+        limit = self.loki.max_query_bytes
+        read = int(size.get("bytes") or 0)
+        if not limit or read <= limit:
+            return
+        seconds = wq.seconds_of(self.window.end_ns - self.window.start_ns)
+        fits = max(60, int(seconds * limit / read))
+        raise AnalyzerError(
+            f"the window holds {read / 2**30:.1f} GiB of logs ({size.get('entries', '?')} lines "
+            f"in {size.get('streams', '?')} streams), more than the {limit / 2**30:.1f} GiB one "
+            "analysis may read",
+            code="QUERY_TOO_LARGE",
+            status=422,
+            suggestion=f"Narrow the window to about {wq.duration(fits)} or name services; "
+            "AI_LOGS_LOKI_MAX_QUERY_BYTES raises the limit.",
+            details={"bytes": read, "limit": limit},
+        )
 
     def _totals(self, by: list[str], seconds: int) -> dict[tuple[str, Severity], int]:
         """Exact counts: an instant query whose range is the window, at its end. A timeout splits
@@ -334,8 +371,21 @@ class LokiWindowReader:
     # -- words ----------------------------------------------------------------------------------
 
     def _onsets(self, profile: WindowProfile, seen: list[LogRecord]) -> list[LogRecord]:
+        return self._collect(self._onset_reads(profile, seen), "an onset read")
+
+    def _collect(self, jobs: list[Any], what: str) -> list[LogRecord]:
+        out: list[LogRecord] = []
+        for job in jobs:
+            try:
+                out.extend(job.result())
+            except AnalyzerError as exc:
+                self.sent.notes.append(f"{what} failed: {exc.message}")
+        return out
+
+    def _onset_reads(self, profile: WindowProfile, seen: list[LogRecord]) -> list[Any]:
         """First error lines of each incident the edge reads did not cover, and of each service
-        whose first error they did not show: narrow forward reads from the failure counts."""
+        whose first error they did not show: narrow forward reads from the failure counts,
+        sent now (pending answers)."""
         from analyzer.analysis.catalog import default_catalog
         from analyzer.analysis.window_facts import WindowFacts
 
@@ -357,13 +407,24 @@ class LokiWindowReader:
             jobs.append(self.pool.submit(
                 self._lines, wq.failure_lines(self._one(service), self.stages),
                 start, self.window.end_ns, self.plan.onset_lines, "forward"))
-        out: list[LogRecord] = []
-        for job in jobs:
-            try:
-                out.extend(job.result())
-            except AnalyzerError as exc:
-                self.sent.notes.append(f"an onset read failed: {exc.message}")
-        return out
+        return jobs
+
+    def _request_reads(self, seen: list[LogRecord]) -> list[Any]:
+        """The lines of the requests that failed first (their correlation ids, a short span
+        around each), sent now: who called whom, for the root cause."""
+        from analyzer.analysis import anchors
+        from analyzer.analysis.evidence import EvidenceBuilder
+
+        builder = EvidenceBuilder()
+        builder.extend(seen, why.ONSET)
+        found = anchors.choose(builder.build(), Query())
+        if not found.request_spans:
+            return []
+        query = f"{wq.join(self.selector, self.stages)} {wq.ids_filter('correlation_id', found.correlation_ids)}"
+        return [
+            self.pool.submit(self._lines, query, start, end, 1000, "forward")
+            for start, end in found.request_spans[:REQUEST_READS]
+        ]
 
     def _exact_first_errors(self, profile: WindowProfile, records: list[LogRecord]) -> None:
         """A service's earliest error line is its first error, to the nanosecond, when it lies in
@@ -392,64 +453,65 @@ class LokiWindowReader:
                 "first error known to the step of the failure counts for: " + ", ".join(sorted(approximate))
             )
 
-    def _groups(self, profile: WindowProfile, records: list[LogRecord]) -> None:
+    def _groups(
+        self, profile: WindowProfile, records: list[LogRecord], counting: list[tuple[Any, Any]]
+    ) -> None:
         """Message groups from the evidence lines; counts from the exact totals, shared by the
-        groups' share of the sample, then counted exactly for the most frequent ones."""
-        members: dict[tuple[str, Severity, str], list[LogRecord]] = defaultdict(list)
-        for record in records:
-            if record.level >= Severity.WARN:
-                members[(record.service, record.level, masked(mask_secrets(record.message)))].append(record)
+        groups' share of the sample, and exact for the messages counted (`counting`)."""
+        members = _members(records)
         per_key: dict[tuple[str, Severity], int] = defaultdict(int)
         for (service, level, _), found in members.items():
             per_key[(service, level)] += len(found)
-        groups: list[MessageGroup] = []
+        groups: dict[tuple[str, Severity, str], MessageGroup] = {}
         for (service, level, key), found in members.items():
             total = profile.totals.get((service, level), len(found))
             estimate = max(len(found), round(total * len(found) / per_key[(service, level)]))
             found.sort(key=lambda r: r.timestamp_ns)
-            groups.append(MessageGroup(
+            groups[(service, level, key)] = MessageGroup(
                 service=service, level=level, key=key, count=estimate,
                 first_ns=found[0].timestamp_ns, last_ns=found[-1].timestamp_ns,
                 examples=found[:3] + ([found[-1]] if len(found) > 3 else []), exact=False,
-            ))
-        self._count_groups(profile, groups)
-        self._spread(profile, groups)
-        groups.sort(key=lambda g: (g.first_ns, g.service, g.key))
-        profile.groups = groups
-        profile.groups_complete = False
-        profile.notes.append(
-            "message groups come from a sample of lines; the most frequent are counted exactly"
-        )
-
-    def _count_groups(self, profile: WindowProfile, groups: list[MessageGroup]) -> None:
-        from analyzer.analysis.rule_export import template_regex
-
-        ranked = sorted(groups, key=lambda g: -g.count)[:COUNTED_TEMPLATES]
-        seconds = wq.seconds_of(self.window.end_ns - self.window.start_ns)
-        jobs = []
-        for group in ranked:
-            try:
-                regex = template_regex(group.key)
-                query = wq.counts(
-                    self._one(group.service), [self.service_label, self.level_label],
-                    seconds, wq.join(self.stages, wq.template_filter(regex)),
-                )
-            except AnalyzerError:
-                continue
-            jobs.append((group, self.pool.submit(self._instant, query, self.window.end_ns)))
-        for group, job in jobs:
+            )
+        for gkey, job in counting:
             try:
                 data = job.result()
             except AnalyzerError as exc:
                 self.sent.notes.append(f"a message count failed: {exc.message}")
                 continue
-            count = 0
-            for metric, _, value in _samples(data):
-                level = Severity.parse(metric.get(self.level_label) or "info", default=Severity.INFO)
-                if level == group.level:
-                    count += int(value)
-            if count:
+            group = groups.get(gkey)
+            count = sum(
+                int(value) for metric, _, value in _samples(data)
+                if Severity.parse(metric.get(self.level_label) or "info", default=Severity.INFO) == gkey[1]
+            )
+            if group is not None and count:
                 group.count, group.exact = count, True
+        ordered = sorted(groups.values(), key=lambda g: (g.first_ns, g.service, g.key))
+        self._spread(profile, ordered)
+        profile.groups = ordered
+        profile.groups_complete = False
+        profile.notes.append(
+            "message groups come from a sample of lines; the most frequent are counted exactly"
+        )
+
+    def _count_messages(self, records: list[LogRecord]) -> list[tuple[Any, Any]]:
+        """Exact counts of the most frequent messages among `records`, sent now (one instant
+        line-filter count each, concurrently): (group key, pending answer)."""
+        from analyzer.analysis.rule_export import template_regex
+
+        members = _members(records)
+        ranked = sorted(members, key=lambda k: -len(members[k]))[:COUNTED_TEMPLATES]
+        seconds = wq.seconds_of(self.window.end_ns - self.window.start_ns)
+        jobs = []
+        for service, level, key in ranked:
+            try:
+                query = wq.counts(
+                    self._one(service), [self.service_label, self.level_label],
+                    seconds, wq.join(self.stages, wq.template_filter(template_regex(key))),
+                )
+            except AnalyzerError:
+                continue
+            jobs.append(((service, level, key), self.pool.submit(self._instant, query, self.window.end_ns)))
+        return jobs
 
     def _spread(self, profile: WindowProfile, groups: list[MessageGroup]) -> None:
         """Each group's lines over time, shared out like its service's failures (an estimate
@@ -516,6 +578,15 @@ class _ContextPool(ThreadPoolExecutor):
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         return super().submit(contextvars.copy_context().run, fn, *args, **kwargs)
+
+
+def _members(records: list[LogRecord]) -> dict[tuple[str, Severity, str], list[LogRecord]]:
+    """Warning and error lines by (service, level, masked message), secrets masked first."""
+    out: dict[tuple[str, Severity, str], list[LogRecord]] = defaultdict(list)
+    for record in records:
+        if record.level >= Severity.WARN:
+            out[(record.service, record.level, masked(mask_secrets(record.message)))].append(record)
+    return out
 
 
 def _samples(data: dict[str, Any]):  # type: ignore[no-untyped-def]

@@ -69,3 +69,39 @@ def test_one_read_sends_a_bounded_number_of_requests(source: LokiSource, scale_l
     assert read.profile.requests <= len(scale_loki.requests) <= 25  # the service label's once
     metric = [r for r in scale_loki.requests if "step" in r.params or r.path.endswith("/query")]
     assert all("count_over_time" in r.params["query"] for r in metric)
+
+
+def test_every_logql_a_window_read_sends_parses_in_grafanas_grammar(
+    source: LokiSource, scale_loki: ReplayLoki
+) -> None:
+    from analyzer.analysis.pipeline import analyze
+    from analyzer.lint.grammar import check_logql
+
+    scale_loki.answer_metrics_by_kind()  # questions never recorded still get answers to go on
+    query = window_query(mode="troubleshoot", include_context=3, correlation_id="req-1")
+    analyze(source.read_window(window_query()), window_query())
+    source.read_window(query)
+    source.count_series(window_query(), 60)
+    source.sum_series(window_query(services=["anythingllm"]), "tokens_used", "workspace_id", 300)
+    sent = sorted({r.params["query"] for r in scale_loki.requests if "query" in r.params})
+    assert len(sent) >= 10
+    problems = [(r.expr, r.errors) for r in check_logql(sent) if not r.ok]
+    assert problems == []
+
+
+def test_the_size_of_the_window_is_reported_before_it_is_read(source: LokiSource) -> None:
+    read = source.read_window(window_query())
+    assert read.stats["index_stats"]["entries"] == 1036155  # Loki's own estimate (exact: 1,036,196)
+
+
+def test_a_window_larger_than_the_configured_limit_is_refused_with_a_suggestion(
+    scale_loki: ReplayLoki,
+) -> None:
+    from analyzer.errors import AnalyzerError
+
+    small = LokiSource(scale_loki.url, retries=0, selector='{env="prod"}', max_query_bytes=1 << 20)
+    with pytest.raises(AnalyzerError) as refused:
+        small.read_window(window_query())
+    assert refused.value.code == "QUERY_TOO_LARGE" and refused.value.status == 422
+    assert "Narrow" in refused.value.suggestion
+    assert [r.path for r in scale_loki.requests] == ["/loki/api/v1/labels", "/loki/api/v1/index/stats"]
