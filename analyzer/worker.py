@@ -244,7 +244,11 @@ class Worker:
             resolved_at_ns=instant_ns(record["ends_at"]) if record.get("ends_at") else None,
         )
         query = alert_query(alert, window).model_copy(update={"limit": ALERT_LOG_LIMIT})
-        analysis = fetch_and_analyze(self.services, query, tenant=tenant)
+        from analyzer.infra.deadline import bounded
+
+        # one deadline bounds the analysis as it bounds a request (a failed attempt is retried)
+        with bounded(self.settings.max_query_time):
+            analysis = fetch_and_analyze(self.services, query, tenant=tenant)
         body = analysis.to_dict()
         body["insights"] = focus_on_alert(body.get("insights") or [], alert.starts_ns)
         body.setdefault("metadata", {})["alert_window"] = window.to_dict()
