@@ -127,21 +127,23 @@ class JsonLayout:
 
 
 # a time the columnar read takes (UTC, `Z`): its second is captured, its fraction checked
-_TIME_VALUE = rb'([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.[0-9]{1,9})?Z"'
+_TIME_VALUE = rb'([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.[0-9]{1,9})?(?:Z|\+00:00)"'
 _TEXT_VALUE = rb'([^"\\\n]*)"'
 
 
 def _needle(data: dict[str, Any], raw: bytes, keys: tuple[str, ...]) -> tuple[str, bytes] | None:
-    """The first of `keys` that holds a non-empty value: its name and `"key":"` as bytes,
-    when the value is a string written without a space (what the fast path can find)."""
+    """The first of `keys` that holds a non-empty string: its name and the bytes that open its
+    value as the line writes them, `"key":"` or `"key": "` (Python's json.dumps)."""
     for key in keys:
         value = data.get(key)
         if value is None or value == "":
             continue
         if type(value) is not str:
             return None
-        needle = f'"{key}":"'.encode()
-        return (key, needle) if needle in raw else None
+        for needle in (f'"{key}":"'.encode(), f'"{key}": "'.encode()):
+            if needle in raw:
+                return key, needle
+        return None
     return None
 
 
@@ -152,7 +154,10 @@ _FRACTION_SCALE = tuple(10 ** (9 - n) for n in range(10))
 
 
 def _bytes_time_ns(value: bytes) -> int | None:
-    """`YYYY-MM-DDTHH:MM:SS[.fffffffff]Z` as bytes, by fixed positions; None otherwise."""
+    """`YYYY-MM-DDTHH:MM:SS[.fffffffff]Z` (or `+00:00`) as bytes, by fixed positions; None
+    otherwise."""
+    if value[-6:] == b"+00:00":  # UTC written as an offset: the same instant as `Z`
+        value = value[:-6] + b"Z"
     size = len(value)
     if size < 20 or size > 30 or value[-1] != 90:  # "Z"
         return None
