@@ -11,7 +11,8 @@ __all__ = ["FetchResult", "LogSource", "open_source"]
 def open_source(settings: Settings) -> LogSource:
     if settings.loki_url:
         from analyzer.infra.breaker import CircuitBreaker
-        from analyzer.sources.loki import LokiAuth, LokiSource, tls_context
+        from analyzer.sources.loki import LokiSource
+        from analyzer.sources.loki_auth import LokiAuth, tls_context
 
         return LokiSource(
             settings.loki_url,

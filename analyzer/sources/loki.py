@@ -9,7 +9,6 @@ Lokis merge it into the stream labels instead, so both shapes are read.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import contextvars
 import re
@@ -17,9 +16,8 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote as url_quote
 
@@ -40,12 +38,18 @@ from analyzer.errors import (
 from analyzer.infra import deadline
 from analyzer.infra.breaker import CircuitBreaker
 from analyzer.instrument.httpx_hooks import client_hooks
-from analyzer.model import LogRecord, Query
+from analyzer.model import Query
 from analyzer.model import now_ns as wall_clock_ns
 from analyzer.sources import logql
 from analyzer.sources.base import FetchResult, WindowRead, sort_records
+from analyzer.sources.loki_answers import (
+    LokiEntry,
+    _add_stats,
+    entries_to_records,
+    streams_entries,
+)
+from analyzer.sources.loki_auth import LokiAuth
 from analyzer.sources.loki_shapes import check_shape
-from analyzer.sources.records import parse_structured_line, record_from_mapping
 
 API = "/loki/api/v1"
 CATEGORIZE_LABELS = {"X-Loki-Response-Encoding-Flags": "categorize-labels"}
@@ -63,21 +67,6 @@ _WINDOW_HINTS = (
 _RULER_LOCAL_STORE = "unsupported in rule local store"
 SERVICE_LABEL_TTL = 600.0  # seconds a tenant's discovered service label is reused
 SERVICE_LABEL_RETRY = 60.0  # seconds before asking again when /labels did not answer
-
-
-@dataclass(slots=True)
-class LokiEntry:
-    """One log line as Loki returned it, before it becomes a LogRecord."""
-
-    timestamp_ns: int
-    line: str
-    labels: dict[str, str]
-    metadata: dict[str, str] = field(default_factory=dict)
-    parsed: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def key(self) -> tuple[int, str, tuple[tuple[str, str], ...]]:
-        return (self.timestamp_ns, self.line, tuple(sorted(self.labels.items())))
 
 
 @dataclass(slots=True)
@@ -722,91 +711,6 @@ class LokiSource:
         raise self._error(response, path, attempts=1)
 
 
-# --- auth and TLS ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LokiAuth:
-    """How requests authenticate to a Loki behind a gateway (logcli's options).
-
-    Basic auth and a bearer token exclude each other, as in logcli. `header` is the header the
-    token goes in (logcli's `--auth-header`).
-    """
-
-    username: str | None = None
-    password: str | None = None
-    bearer_token: str | None = None
-    bearer_token_file: str | None = None
-    header: str = "Authorization"
-
-    def __post_init__(self) -> None:
-        kinds = [bool(self.username or self.password), bool(self.bearer_token),
-                 bool(self.bearer_token_file)]  # fmt: skip
-        if sum(kinds) > 1:
-            raise InvalidParameter(
-                "at most one of basic auth (username/password), a bearer token and a bearer "
-                "token file can be configured",
-                code="INVALID_LOKI_AUTH",
-                suggestion="Unset LOKI_USERNAME/LOKI_PASSWORD or LOKI_BEARER_TOKEN(_FILE).",
-            )
-
-    @property
-    def kind(self) -> str:
-        if self.username or self.password:
-            return f"basic auth as {self.username or '(no user)'}"
-        if self.bearer_token or self.bearer_token_file:
-            return "bearer token"
-        return "none"
-
-    def headers(self) -> dict[str, str]:
-        if self.username or self.password:
-            pair = f"{self.username or ''}:{self.password or ''}".encode()
-            return {self.header: "Basic " + base64.b64encode(pair).decode()}
-        token = self.bearer_token
-        if self.bearer_token_file:
-            try:
-                token = Path(self.bearer_token_file).read_text(encoding="utf-8").strip()
-            except OSError as exc:
-                raise InvalidParameter(
-                    f"cannot read the bearer token file {self.bearer_token_file}: "
-                    f"{exc.strerror or exc}",
-                    code="INVALID_LOKI_AUTH",
-                    suggestion="Point LOKI_BEARER_TOKEN_FILE at a readable file.",
-                ) from None
-        return {self.header: f"Bearer {token}"} if token else {}
-
-
-def tls_context(
-    *,
-    ca_cert: str | None = None,
-    cert: str | None = None,
-    key: str | None = None,
-    skip_verify: bool = False,
-) -> ssl.SSLContext | None:
-    """An SSL context for logcli's `--ca-cert`, `--cert`/`--key` and `--tls-skip-verify`;
-    None when none is set (the system's trust store is used)."""
-    if not (ca_cert or cert or key or skip_verify):
-        return None
-    try:
-        context = ssl.create_default_context(cafile=ca_cert or None)
-        if skip_verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        if cert or key:
-            if not cert:
-                raise InvalidParameter(
-                    "a client key needs a client certificate",
-                    code="INVALID_LOKI_TLS",
-                    suggestion="Give --cert (LOKI_CLIENT_CERT_PATH) with --key.",
-                )
-            context.load_cert_chain(cert, key or None)
-    except (OSError, ssl.SSLError) as exc:
-        raise InvalidParameter(
-            f"cannot load the TLS files for Loki: {exc}",
-            code="INVALID_LOKI_TLS",
-            suggestion="Check --ca-cert, --cert and --key (PEM files).",
-        ) from None
-    return context
 class _DeadlinePassed(Exception):
     """The request's deadline ran out during a Loki call."""
 
@@ -861,99 +765,3 @@ def _status_error(body: Mapping[str, Any], path: str) -> AnalyzerError:
         status=502,
         suggestion="Loki reported an error inside a 200 answer; check Loki's log and retry.",
     )
-
-
-# --- response shapes ----------------------------------------------------------------------------
-
-
-def streams_entries(data: Mapping[str, Any]) -> tuple[list[LokiEntry], int]:
-    """Flatten a `streams` result; count values that are not `[ts, line(, metadata)]`."""
-    entries: list[LokiEntry] = []
-    malformed = 0
-    for stream in data.get("result") or []:
-        labels = {str(k): str(v) for k, v in (stream.get("stream") or {}).items()}
-        for value in stream.get("values") or []:
-            entry = _entry(value, labels)
-            if entry is None:
-                malformed += 1
-            else:
-                entries.append(entry)
-    return entries, malformed
-
-
-def _entry(value: Any, labels: dict[str, str]) -> LokiEntry | None:
-    if not isinstance(value, list | tuple) or len(value) < 2:
-        return None
-    try:
-        timestamp_ns = int(value[0])
-    except (TypeError, ValueError):
-        return None
-    extra = value[2] if len(value) > 2 and isinstance(value[2], dict) else {}
-    return LokiEntry(
-        timestamp_ns=timestamp_ns,
-        line=value[1] if isinstance(value[1], str) else str(value[1]),
-        labels=labels,
-        metadata=dict(extra.get("structuredMetadata") or {}),
-        parsed=dict(extra.get("parsed") or {}),
-    )
-
-
-def entries_to_records(entries: Sequence[LokiEntry]) -> tuple[list[LogRecord], int]:
-    """Records from entries; a line that looks like JSON but does not parse counts as malformed
-    and is kept as plain text."""
-    records: list[LogRecord] = []
-    malformed = 0
-    origins: dict[tuple[tuple[str, str], ...], str] = {}
-    for entry in entries:
-        key = tuple(sorted(entry.labels.items()))
-        origin = origins.get(key)
-        if origin is None:
-            origin = origins[key] = logql.stream_selector(entry.labels)
-        records.append(_record(entry, origin))
-        if entry.line.lstrip().startswith("{") and parse_structured_line(entry.line) is None:
-            malformed += 1
-    return records, malformed
-
-
-def _record(entry: LokiEntry, origin: str) -> LogRecord:
-    line_fields = parse_structured_line(entry.line) or {}
-    # the line's own (typed) values win over Loki's string copies of them
-    parsed = {k: v for k, v in entry.parsed.items() if not k.endswith("_extracted")}
-    mapping = {**entry.metadata, **parsed, **line_fields}
-    return record_from_mapping(
-        mapping,
-        timestamp_ns=entry.timestamp_ns,
-        labels=entry.labels,
-        raw=entry.line,
-        origin=origin,
-    )
-
-
-_STATS_FIELDS = {
-    "execTime": "exec_time_s",
-    "queueTime": "queue_time_s",
-    "totalLinesProcessed": "lines_processed",
-    "totalBytesProcessed": "bytes_processed",
-    "totalEntriesReturned": "entries_returned",
-}
-
-
-def _add_stats(stats: dict[str, Any], data: Mapping[str, Any]) -> None:
-    """Sum the few summary fields worth showing; the block's shape grows between versions."""
-    stats["pages"] = stats.get("pages", 0) + 1
-    summary = (data.get("stats") or {}).get("summary") or {}
-    for source, target in _STATS_FIELDS.items():
-        value = summary.get(source)
-        if isinstance(value, int | float):
-            stats[target] = round(stats.get(target, 0) + value, 6)
-
-
-def iter_samples(data: Mapping[str, Any]) -> Iterator[tuple[dict[str, str], float, float]]:
-    """(labels, unix seconds, value) from a matrix or vector result; values arrive as strings."""
-    for series in data.get("result") or []:
-        metric = {str(k): str(v) for k, v in (series.get("metric") or {}).items()}
-        points = series.get("values")
-        if points is None and series.get("value") is not None:
-            points = [series["value"]]
-        for ts, value in points or []:
-            yield metric, float(ts), float(value)

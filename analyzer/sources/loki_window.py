@@ -114,7 +114,7 @@ class LokiWindowReader:
     def _lines(self, query: str, start_ns: int, end_ns: int, limit: int, direction: str) -> list[LogRecord]:
         """One page of lines (`limit` is at most Loki's page size): the first or newest lines
         of a span, which is all evidence needs."""
-        from analyzer.sources.loki import entries_to_records, streams_entries
+        from analyzer.sources.loki_answers import entries_to_records, streams_entries
 
         self.sent.queries.append(query)
         self.sent.requests += 1
@@ -590,7 +590,7 @@ def _members(records: list[LogRecord]) -> dict[tuple[str, Severity, str], list[L
 
 
 def _samples(data: dict[str, Any]):  # type: ignore[no-untyped-def]
-    from analyzer.sources.loki import iter_samples
+    from analyzer.sources.loki_answers import iter_samples
 
     return iter_samples(data)
 

@@ -43,7 +43,8 @@ from analyzer.sources.line_formats import (
     parse_line,
     service_from_filename,
 )
-from analyzer.sources.loki import LokiSource, entries_to_records, streams_entries
+from analyzer.sources.loki import LokiSource
+from analyzer.sources.loki_answers import entries_to_records, streams_entries
 
 TAIL_PATH = "/loki/api/v1/tail"
 MAX_LOKI_TAIL_LIMIT = 5000

@@ -10,7 +10,8 @@ import pytest
 from analyzer.errors import InvalidParameter
 from analyzer.model import Query
 from analyzer.sources.base import LogSource
-from analyzer.sources.loki import LokiSource, iter_samples
+from analyzer.sources.loki import LokiSource
+from analyzer.sources.loki_answers import iter_samples
 
 
 @pytest.fixture
