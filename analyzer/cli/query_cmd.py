@@ -87,11 +87,22 @@ def run(args: argparse.Namespace) -> int:
         )
         services = build_services(settings)
         body = respond(services, query, tenant=args.tenant or settings.default_tenant)
+        account = _input_account(services.source)
     if args.json:
+        if account is not None:
+            body["metadata"]["input"] = account.to_dict()
         print_json(body)
         return 0
+    header = account.header(detailed=query.verbosity.value == "detailed") if account else []
+    sys.stdout.write("\n".join(header) + ("\n" if header else ""))
     sys.stdout.write(render_terminal(body, query.format.value))
     return 0
+
+
+def _input_account(source: Any) -> Any:
+    """What a file source read and skipped (None for Loki, which has no such account)."""
+    account = getattr(source, "input_account", None)
+    return account() if callable(account) else None
 
 
 def render_terminal(body: dict[str, Any], fmt: str) -> str:

@@ -21,5 +21,10 @@ def open_source(settings: Settings) -> LogSource:
             selector=settings.loki_selector,
         )
     from analyzer.sources.files import FileSource
+    from analyzer.sources.formats import FormatRules
 
-    return FileSource(settings.source_path or str(SAMPLE_LOGS_DIR), clock=settings.file_clock)
+    return FileSource(
+        settings.source_path or str(SAMPLE_LOGS_DIR),
+        clock=settings.file_clock,
+        formats=FormatRules.from_settings(settings.formats),
+    )

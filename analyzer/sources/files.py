@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import heapq
 import os
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -70,7 +69,6 @@ BLOCK_RECORDS = 1024
 LABEL_FIELDS = ("service", "level", "workspace_id", "model", "request_type", "job", "env")
 MAX_LABEL_VALUES = 1000
 TAIL_PROBE_BYTES = 65_536  # read from the end of a new file to guess the newest line's time
-_ROTATION = re.compile(r"\.\d+$")
 
 
 @dataclass(slots=True)

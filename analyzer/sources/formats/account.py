@@ -12,6 +12,7 @@ from typing import Any
 
 MAX_SAMPLES = 3
 SAMPLE_CHARS = 200
+MAX_LISTED = 20
 
 
 @dataclass
@@ -106,9 +107,22 @@ class InputAccount:
         return " · ".join(parts)
 
     def notes(self) -> list[str]:
-        """What a reader of an answer should know: files skipped, lines unparsed, times
-        completed from the files' last change."""
+        """What a reader of an answer should know: each file read (format, lines, records,
+        joined and unparsed lines), files skipped, samples of unparsed lines, times completed
+        from the files' last change or read in a default zone."""
         out = []
+        if self.files:
+            listed = "; ".join(
+                f"{a.file} ({a.format}: {a.counts.lines} lines, {a.counts.records} records, "
+                f"{a.counts.joined} joined, {a.counts.unparsed} unparsed)"
+                for a in self.files[:MAX_LISTED]
+            )
+            more = (
+                f"; and {len(self.files) - MAX_LISTED} more (verbosity=detailed lists them all)"
+                if len(self.files) > MAX_LISTED
+                else ""
+            )
+            out.append(f"read {len(self.files)} file(s): {listed}{more}")
         if self.skipped:
             shown = "; ".join(f"{s['file']} ({s['reason']})" for s in self.skipped[:10])
             more = f" and {len(self.skipped) - 10} more" if len(self.skipped) > 10 else ""
@@ -126,3 +140,14 @@ class InputAccount:
             shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
             out.append(f"{note}: {shown}")
         return out
+
+    def header(self, *, detailed: bool = False) -> list[str]:
+        """Lines for the top of a terminal answer: the headline, the files skipped and the
+        unparsed lines (every note, and each file, when `detailed`)."""
+        lines = [f"input: {self.headline()}"]
+        for note in self.notes():
+            if note.startswith("read ") and not detailed:
+                continue
+            if detailed or "skipped" in note or "could not be parsed" in note:
+                lines.append(f"  {note}")
+        return lines

@@ -7,8 +7,9 @@ captures up to the first occurrence of the literal text after it, `<_>` skips, t
 match from the line's start and need not reach its end. One difference: a space in the pattern
 matches a run of spaces, as log columns are often padded (`Jul  1 09:00:55`).
 
-What a capture means goes by its name: `time`/`timestamp`/`ts`/`datetime` is the time (or the
-captures `date`, `day`, `month`, `year`, `clock` joined with spaces in the order they appear);
+What a capture means goes by its name: the time is `time`/`timestamp`/`ts`/`datetime`, joined
+with spaces to any of `date`, `day`, `month`, `year`, `clock` in the order they appear
+(`<date> <time>`, `<month> <day> <time>`);
 `level`/`severity`/`lvl`/`loglevel`; `service`/`app`/`application`/`program`/`component`/
 `container`/`job` names the service (a `[pid]` at its end is dropped); `message`/`msg`/
 `content`/`text`; `status` an HTTP status; `pri` a syslog PRI. Any other capture is a field.
@@ -26,6 +27,7 @@ from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
+from analyzer.errors import AnalyzerError
 from analyzer.sources.formats.context import LineContext
 from analyzer.sources.formats.registry import spec_named
 from analyzer.sources.formats.structured import JsonFormat, LogfmtFormat
@@ -43,8 +45,15 @@ MESSAGE_NAMES = ("message", "msg", "content", "text")
 _CAPTURE = re.compile(r"<(_|[A-Za-z_][A-Za-z0-9_]*)>")
 
 
-class FormatError(ValueError):
+class FormatError(AnalyzerError, ValueError):
     """A declared format that cannot be used, with what to do instead."""
+
+    code = "INVALID_LOG_FORMAT"
+    suggestion = (
+        "Declare a Loki pattern such as '[<time>] [<level>] <message>', a regex with named "
+        "groups such as '(?P<time>\\S+) (?P<message>.*)', or a known format's name; add a time "
+        "layout (strftime or Go reference time) if the time is not recognised."
+    )
 
 
 def pattern_regex(pattern: str) -> str:
@@ -82,9 +91,7 @@ def spec_from_regex(name: str, regex: str, time_layout: str | None, service: str
     except re.error as exc:
         raise FormatError(f"format regex {regex!r} does not compile: {exc}") from exc
     renames: dict[str, str] = {}
-    time_groups = [g for g in groups if g in TIME_NAMES]
-    if not time_groups:
-        time_groups = [g for g in groups if g in TIME_PIECES]
+    time_groups = [g for g in groups if g in TIME_NAMES or g in TIME_PIECES]
     level = next((g for g in groups if g in LEVEL_NAMES), None)
     if level is not None and level != "level":
         renames[level] = "level"
@@ -214,18 +221,12 @@ class FormatRules:
         return None
 
     @classmethod
-    def from_settings(
-        cls, value: Any, *, spec: str | None = None, time_layout: str | None = None
-    ) -> FormatRules:
-        """From the settings' `formats` entry (a mapping with `timezone` and `files`, or a list
-        of file rules) and the command line's `--log-format` / `--time-layout`, which apply to
-        every file and come first."""
+    def from_settings(cls, value: Any) -> FormatRules:
+        """From the settings' `formats` entry: a mapping with `timezone` and `files` (rules with
+        `match`, one of `pattern` / `regex` / `format`, and optional `time_layout`, `timezone`,
+        `service`), or a list of such rules."""
         rules: list[Declared] = []
         timezone = None
-        if spec:
-            rules.append(declared(spec, time_layout=time_layout))
-        elif time_layout:
-            raise FormatError("--time-layout needs --log-format (the format whose time it reads)")
         entries: list[Any] = []
         if isinstance(value, dict):
             unknown = set(value) - {"timezone", "files"}
