@@ -89,13 +89,10 @@ def run(args: argparse.Namespace) -> int:
         body = respond(services, query, tenant=args.tenant or settings.default_tenant)
         account = _input_account(services.source)
     if args.json:
-        if account is not None:
-            body["metadata"]["input"] = account.to_dict()
         print_json(body)
         return 0
     header = account.header(detailed=query.verbosity.value == "detailed") if account else []
-    sys.stdout.write("\n".join(header) + ("\n" if header else ""))
-    sys.stdout.write(render_terminal(body, query.format.value))
+    sys.stdout.write(render_terminal(body, query.format.value, header))
     return 0
 
 
@@ -105,7 +102,9 @@ def _input_account(source: Any) -> Any:
     return account() if callable(account) else None
 
 
-def render_terminal(body: dict[str, Any], fmt: str) -> str:
+def render_terminal(body: dict[str, Any], fmt: str, account: list[str] | None = None) -> str:
+    """The answer for a terminal; `account` (what a file source read and skipped) goes under
+    the counts."""
     meta, summary = body["metadata"], body["summary"]
     start, end = meta["time_range"]["start"], meta["time_range"]["end"]
     shown_end = end[11:19] if start[:10] == end[:10] else f"{end[:10]} {end[11:19]}"
@@ -115,6 +114,7 @@ def render_terminal(body: dict[str, Any], fmt: str) -> str:
         f" · {summary.get('error_count', 0)} errors · {summary.get('warning_count', 0)} warnings"
         + (f" · {meta['malformed_lines']} malformed lines" if meta.get("malformed_lines") else "")
         + (" · truncated" if meta.get("truncated") else ""),
+        *(account or []),
         "",
     ]
     if fmt in body:

@@ -439,6 +439,7 @@ class LineScanner:
             and isinstance(pending[5], LogRecord)
             and CONTINUATION_SHAPE.match(wrapped.inner.encode())
         ):
+            self.counts.joined += 1
             self._join_text(wrapped.inner)
             return
         origin = f"{self.ctx.origin_name}:{line_no}"

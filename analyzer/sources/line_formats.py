@@ -97,13 +97,20 @@ def service_from_filename(path: Path) -> str:
 class OtherFormats:
     """Every known text format and logfmt, bound to one file; the last one that read a line is
     tried first (a file that mixes two layouts mostly alternates between them). Formats
-    without a time are left out: a line of them inside a timed file continues its record."""
+    without a time are left out: a line of them inside a timed file continues its record.
+
+    Trying every format on a line none reads costs a few dozen regex matches; after
+    `GIVE_UP` such lines in a row (the messages of a Docker log, the output under an apt
+    header), only every `GIVE_UP`-th line is tried until one is read again."""
+
+    GIVE_UP = 32
 
     def __init__(self, ctx: LineContext, exclude: LineFormat | None = None) -> None:
         self.ctx = ctx
         self.exclude = getattr(exclude, "name", None)
         self._formats: list[LineFormat] | None = None
         self._last = 0
+        self._misses = 0
 
     @property
     def formats(self) -> list[LineFormat]:
@@ -118,10 +125,15 @@ class OtherFormats:
         return self._formats
 
     def read(self, raw: bytes) -> tuple[LineFormat, tuple[int, str, Severity | None]] | None:
+        misses = self._misses
+        if misses >= self.GIVE_UP and misses % self.GIVE_UP:
+            self._misses += 1
+            return None
         formats = self.formats
         first = formats[self._last]
         found = first.summary(raw)
         if found is not None:
+            self._misses = 0
             return first, found
         for i, fmt in enumerate(formats):
             if i == self._last:
@@ -129,7 +141,9 @@ class OtherFormats:
             found = fmt.summary(raw)
             if found is not None:
                 self._last = i
+                self._misses = 0
                 return fmt, found
+        self._misses += 1
         return None
 
 

@@ -93,6 +93,7 @@ SERVICE_KEYS = (
     "application",
     "app_name",
     "SYSLOG_IDENTIFIER",
+    "_COMM",
     "_SYSTEMD_UNIT",
     "kubernetes.container_name",
     "logGroup",

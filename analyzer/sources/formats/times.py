@@ -42,6 +42,7 @@ _FULL_MONTHS = {
 }
 _ZONE_NAMES = {"z": 0, "utc": 0, "gmt": 0, "ut": 0}
 _MAX_CACHE = 65_536
+_SCALE = tuple(10 ** (9 - n) if n <= 9 else 0 for n in range(10))
 EPOCH_MIN, EPOCH_MAX = 946_684_800, 4_102_444_800  # 2000-01-01 .. 2100-01-01: a plausible epoch
 
 
@@ -296,21 +297,49 @@ class TimeReader:
         self._anchor = datetime.fromtimestamp(anchor_ns / NS, tz=tz) if anchor_ns else None
         self._last = 0
         self.naive = False  # some time had no zone: read in `tz`
+        # where the last time read kept its fraction, to read the next by its second: texts of
+        # one layout usually differ only there (the same second, another fraction)
+        self._fraction: tuple[int, int, int] | None = None  # (length, start, end)
+        self._by_second: dict[bytes, int] = {}
 
     def read(self, text: bytes) -> int | None:
         """`text` as bytes, as lines are read (the usual, cached path)."""
         found = self._cache.get(text)
+        if found is not None:
+            return found
+        place = self._fraction
+        if place is not None and len(text) == place[0]:
+            digits = text[place[1] : place[2]]
+            if digits.isdigit():
+                second = self._by_second.get(text[: place[1]] + text[place[2] :])
+                if second is not None:
+                    return second + int(digits) * _SCALE[len(digits)]
+        try:
+            found = self._parse(text.decode("ascii").strip())
+        except (UnicodeDecodeError, ValueError, OverflowError):
+            return None
         if found is None:
-            try:
-                found = self._parse(text.decode("ascii").strip())
-            except (UnicodeDecodeError, ValueError, OverflowError):
-                return None
-            if found is None:
-                return None
-            if len(self._cache) >= _MAX_CACHE:
-                self._cache.clear()
-            self._cache[text] = found
+            return None
+        self._remember_fraction(text, found)
         return found
+
+    def _remember_fraction(self, text: bytes, found: int) -> None:
+        """Cache a time by its second when its last run of digits after `.` or `,` is its
+        fraction (checked: the text's value changes by that much); else by its whole text."""
+        cut = max(text.rfind(b"."), text.rfind(b","))
+        end = cut + 1
+        while end < len(text) and 48 <= text[end] <= 57:
+            end += 1
+        digits = text[cut + 1 : end]
+        if cut > 0 and 0 < len(digits) <= 9 and found % NS == int(digits) * _SCALE[len(digits)]:
+            if len(self._by_second) >= _MAX_CACHE:
+                self._by_second.clear()
+            self._fraction = (len(text), cut + 1, end)
+            self._by_second[text[: cut + 1] + text[end:]] = found - found % NS
+            return
+        if len(self._cache) >= _MAX_CACHE:
+            self._cache.clear()
+        self._cache[text] = found
 
     def read_text(self, text: str) -> int | None:
         try:
