@@ -230,12 +230,17 @@ class RegexFormat(LineFormat):
             return syslog_level(int(match.group("pri"))), start
         if self.has_status and match.group("status"):
             return status_level(int(match.group("status"))), start
-        message = raw[start:]
+        message = raw[start : self._message_end(match, raw)]
         if self.spec.level_prefix:
             found, skip = leading_level(message)
             if found is not None:
                 return found, start + skip
         return words_level(message), start
+
+    def _message_end(self, match: re.Match[bytes], raw: bytes) -> int:
+        if self.has_message and match.group("message") is not None:
+            return match.end("message")
+        return len(raw)
 
     def summary(self, raw: bytes) -> tuple[int, str, Severity | None] | None:
         match = self.regex.match(raw)
@@ -266,7 +271,7 @@ class RegexFormat(LineFormat):
             if name == self.service_group:
                 continue
             data.setdefault(role, _decode(value))
-        message = _decode(first[start:]).rstrip()
+        message = _decode(first[start : self._message_end(match, first)]).rstrip()
         if message and "=" in message:
             for key, value in PAIR.findall(message):
                 data.setdefault(key, value.strip('"'))
@@ -392,7 +397,7 @@ class TimelessFormat(LineFormat):
         self.continuation = continuation
 
     def summary(self, raw: bytes) -> tuple[int, str, Severity | None] | None:
-        if self.continuation.match(raw):
+        if not raw.strip() or self.continuation.match(raw):
             return None
         return self.ctx.mtime_ns or 0, self.ctx.stem, words_level(raw)
 
