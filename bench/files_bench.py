@@ -130,11 +130,12 @@ def _made_line(kind: str, i: int, rng: random.Random) -> str:
         inner = f'{{"level":"{level}","msg":"{word} {number}"}}' if i % 2 else f"{word} {number} ok"
         return f"{iso[:-1]}123Z stdout F {inner}"
     if kind == "docker json-file":
-        return json.dumps({"log": f"{word} {number} {level}\n", "stream": "stdout", "time": iso})
+        entry = {"log": f"{word} {number} {level}\n", "stream": "stdout", "time": iso}
+        return json.dumps(entry, separators=(",", ":"))
     if kind == "pino json":
         levels = {"debug": 20, "info": 30, "warn": 40, "error": 50}
         return json.dumps({"level": levels[level], "time": base * 1000 + micros // 1000, "pid": 7,
-                           "hostname": "web01", "msg": f"{word} {number}"})
+                           "hostname": "web01", "msg": f"{word} {number}"}, separators=(",", ":"))
     if kind == "python logging":
         stamp = moment.strftime("%Y-%m-%d %H:%M:%S") + f",{micros // 1000:03d}"
         return f"{stamp} - shop.{word} - {level.upper()} - {word} {number} handled"

@@ -3,14 +3,18 @@
 Most lines of a large dump are never shown to anyone: they are only counted. So a JSON line
 goes through a fast path first that finds its time, level and service by the byte patterns of
 their keys (learned from the file's first JSON object, see `JsonLayout`) without parsing the
-object; it is parsed only when someone asks for its fields or its record. Plain text, logfmt
-and Docker lines go through `line_formats` one by one, continuation lines folded into the
-record before them.
+object; it is parsed only when someone asks for its fields or its record. A text line is
+read the same way by its file's format (`formats/`, detected from the file's first lines):
+`summary` gives time, service and level from the bytes, `fields` the rest when asked for. A line
+the file's format does not read is tried against the other formats, joins the record before it
+(stack traces, tracebacks, indented lines), or is counted as unparsed with a sample.
 
 An entry is `(offset, line_no, ts, service, level, item, raw)`: the byte offset and number of
 the record's first line, its time (None for a line that could not be read: malformed), service
-and level, and `item`, the record itself (plain text), the parsed mapping (JSON), or None (a
-JSON line read by the fast path, parsed on demand by `entry_mapping`).
+and level, `item` and `raw` (the record's lines, continuation lines included). `item` is the
+record itself (Docker, CRI and OTLP lines, built whole), the parsed mapping (JSON), None (a JSON
+line read by the fast path, parsed on demand by `entry_mapping`), or the `LineFormat` that read
+a text record, which builds its fields on demand.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from typing import IO, Any
 from analyzer.model import LogRecord, Severity
 from analyzer.sources.formats.account import ScanCounts
 from analyzer.sources.formats.detect import detect_path
-from analyzer.sources.formats.levels import words_level
+from analyzer.sources.formats.levels import numeric_level, words_level
 from analyzer.sources.formats.registry import CONTINUATION as CONTINUATION_SHAPE
 from analyzer.sources.formats.sniff import open_log
 from analyzer.sources.formats.structured import JsonFormat, Wrapped, unwrap
@@ -46,6 +50,7 @@ from analyzer.sources.records import (
     SERVICE_KEYS,
     TIME_KEYS,
     _second_epoch,
+    epoch_number_ns,
     mapping_summary,
     record_from_mapping,
     severity_of,
@@ -95,25 +100,46 @@ class JsonLayout:
     """Where a file's JSON lines keep their time, level and service, as byte patterns.
 
     Learned from one parsed line: the first time, level and service keys `mapping_summary`
-    would read, each holding a string. A line is read by the fast path only when it holds the
-    time and level patterns and its values read cleanly; otherwise it is parsed whole, so a
-    line that differs from the first (other keys, a number as time) is still read right. A
-    file whose lines name no service must also not name one under another key on the line.
+    would read, each holding a string, or for time and level an integer (pino's epoch
+    milliseconds, Bunyan's and pino's numeric levels). A line is read by the fast path only when
+    it holds the time and level patterns and its values read cleanly; otherwise it is parsed
+    whole, so a line that differs from the first (other keys, a float as time) is still read
+    right. A file whose lines name no service must also not name one under another key on the
+    line, nor in an object that may hold one (`resource`, `kubernetes`, ...).
     """
 
-    __slots__ = ("columns", "level", "regex", "service", "service_keys", "time")
+    __slots__ = (
+        "columns", "level", "level_key", "level_number", "regex", "service", "service_keys",
+        "time", "time_number",
+    )
 
     def __init__(
-        self, stamp: bytes, level: bytes, service: bytes | None, order: tuple[str, ...] = ()
+        self,
+        stamp: bytes,
+        level: bytes,
+        service: bytes | None,
+        order: tuple[str, ...] = (),
+        *,
+        level_key: str = "level",
+        time_number: bool = False,
+        level_number: bool = False,
     ) -> None:
         self.time = stamp
         self.level = level
         self.service = service
-        self.service_keys = tuple(f'"{k}"'.encode() for k in SERVICE_KEYS)
+        self.level_key = level_key
+        self.time_number = time_number
+        self.level_number = level_number
+        self.service_keys = tuple(f'"{k}"'.encode() for k in (*SERVICE_KEYS, *_SERVICE_HOLDERS))
         # columnar reads: the three fields in the order the lines write them, one match a line
         self.regex: re.Pattern[bytes] | None = None
         self.columns = (0, 1, 2)
-        if service is not None and sorted(order) == ["level", "service", "time"]:
+        if (
+            service is not None
+            and not time_number
+            and not level_number
+            and sorted(order) == ["level", "service", "time"]
+        ):
             needles = {"time": stamp, "level": level, "service": service}
             parts = []
             for role in order:
@@ -126,8 +152,8 @@ class JsonLayout:
 
     @classmethod
     def learn(cls, data: dict[str, Any], raw: bytes) -> JsonLayout | None:
-        stamp = _needle(data, raw, TIME_KEYS)
-        level = _needle(data, raw, LEVEL_KEYS)
+        stamp = _needle(data, raw, TIME_KEYS, numbers=True)
+        level = _needle(data, raw, LEVEL_KEYS, numbers=True)
         if stamp is None or level is None:
             return None
         if any(data.get(k) not in (None, "") for k in TIME_KEYS[: TIME_KEYS.index(stamp[0])]):
@@ -137,7 +163,15 @@ class JsonLayout:
         if service is not None:
             found["service"] = raw.find(service[1])
         order = tuple(sorted(found, key=found.__getitem__))
-        return cls(stamp[1], level[1], service[1] if service else None, order)
+        return cls(
+            stamp[1],
+            level[1],
+            service[1] if service else None,
+            order,
+            level_key=level[0],
+            time_number=stamp[2],
+            level_number=level[2],
+        )
 
 
 # a time the columnar read takes (UTC, `Z`): its second is captured, its fraction checked
@@ -145,18 +179,48 @@ _TIME_VALUE = rb'([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.[0-
 _TEXT_VALUE = rb'([^"\\\n]*)"'
 
 
-def _needle(data: dict[str, Any], raw: bytes, keys: tuple[str, ...]) -> tuple[str, bytes] | None:
-    """The first of `keys` that holds a non-empty value: its name and `"key":"` as bytes,
-    when the value is a string written without a space (what the fast path can find)."""
+# objects that may name a service (`mapping_service` looks inside them)
+_SERVICE_HOLDERS = ("resource", "Resource", "kubernetes", "labels")
+
+
+def _needle(
+    data: dict[str, Any], raw: bytes, keys: tuple[str, ...], numbers: bool = False
+) -> tuple[str, bytes, bool] | None:
+    """The first of `keys` that holds a non-empty value: its name, `"key":"` as bytes and
+    False, when the value is a string written without a space (what the fast path can find);
+    with `numbers`, an integer written without a space gives `"key":` and True."""
     for key in keys:
         value = data.get(key)
         if value is None or value == "":
             continue
+        if numbers and type(value) is int:
+            needle = f'"{key}":'.encode()
+            at = raw.find(needle)
+            ok = at >= 0 and raw[at + len(needle) : at + len(needle) + 1].isdigit()
+            return (key, needle, True) if ok else None
         if type(value) is not str:
             return None
         needle = f'"{key}":"'.encode()
-        return (key, needle) if needle in raw else None
+        return (key, needle, False) if needle in raw else None
     return None
+
+
+def _number(raw: bytes, needle: bytes) -> int | None:
+    """The integer after `needle` (`"key":`), when it ends the value (`,` or `}` next)."""
+    i = raw.find(needle)
+    if i < 0:
+        return None
+    i += len(needle)
+    j = i
+    end = len(raw)
+    while j < end and 48 <= raw[j] <= 57:
+        j += 1
+    if j == i or j - i > 19 or raw[j : j + 1] not in (b",", b"}", b" "):
+        return None
+    return int(raw[i:j])
+
+
+_NUMBER_LEVELS: dict[tuple[str, int], Severity] = {}
 
 
 _SERVICES: dict[bytes, str] = {}
@@ -205,24 +269,39 @@ def fast_summary(layout: JsonLayout, raw: bytes, stem: str) -> tuple[int, str, S
     (a line cut short, which does not end its object, is parsed and found malformed)."""
     if raw[-1:] != b"}" and not raw.rstrip().endswith(b"}"):
         return None
-    value = _value(raw, layout.time)
-    ts = None if value is None else _bytes_time_ns(value)
+    if layout.time_number:
+        number = _number(raw, layout.time)
+        ts = None if number is None else epoch_number_ns(number)
+    else:
+        value = _value(raw, layout.time)
+        ts = None if value is None else _bytes_time_ns(value)
     if ts is None:
         return None
-    value = _value(raw, layout.level)
-    if value is None:
-        return None
-    level = _LEVELS.get(value)
-    if level is None:
-        if b"\\" in value:
+    if layout.level_number:
+        number = _number(raw, layout.level)
+        if number is None:
             return None
-        level = severity_of(value.decode("utf-8", errors="replace"))
-        if len(_LEVELS) < 1024:
-            _LEVELS[value] = level
+        level = _number_level(layout.level_key, number)
+    else:
+        value = _value(raw, layout.level)
+        if value is None:
+            return None
+        level = _LEVELS.get(value)  # type: ignore[assignment]
+        if level is None:
+            if b"\\" in value:
+                return None
+            if value.isdigit():  # a number in a string: on the scale its key says
+                level = _number_level(layout.level_key, int(value))
+            else:
+                level = severity_of(value.decode("utf-8", errors="replace"))
+                if len(_LEVELS) < 1024:
+                    _LEVELS[value] = level
     if layout.service is None:
         for key in layout.service_keys:
             if key in raw:
                 return None
+        if b'"name"' in raw and b'"hostname"' in raw:  # Bunyan's (or a named pino's) service
+            return None
         return ts, stem, level
     value = _value(raw, layout.service)
     if not value:
@@ -235,6 +314,15 @@ def fast_summary(layout: JsonLayout, raw: bytes, stem: str) -> tuple[int, str, S
         if len(_SERVICES) < 4096:
             _SERVICES[value] = service
     return ts, service, level
+
+
+def _number_level(key: str, number: int) -> Severity:
+    found = _NUMBER_LEVELS.get((key, number))
+    if found is None:
+        found = numeric_level(key, number)
+        if len(_NUMBER_LEVELS) < 1024:
+            _NUMBER_LEVELS[(key, number)] = found
+    return found
 
 
 def entry_mapping(entry: Entry) -> dict[str, Any] | None:

@@ -279,12 +279,27 @@ def _rfc3339_utc_ns(text: str) -> int | None:
     return second * 1_000_000_000 + int(digits) * _FRACTION_SCALE[size - 21]
 
 
+def epoch_number_ns(number: int) -> int:
+    """An integer epoch in ns, us, ms or s (by its size, as `parse_instant` reads a number),
+    in nanoseconds, exactly."""
+    if number > 10**17:
+        return number
+    if number > 10**14:
+        return number * 1000
+    if number > 10**11:
+        return number * 1_000_000
+    return number * 1_000_000_000
+
+
 def timestamp_ns(value: Any) -> int:
-    """`instant_ns` with a fast path for the RFC 3339 UTC form most loggers write."""
+    """`instant_ns` with fast paths for the RFC 3339 UTC form most loggers write and for
+    integer epochs."""
     if type(value) is str:
         fast = _rfc3339_utc_ns(value)
         if fast is not None:
             return fast
+    elif type(value) is int and value >= 0:
+        return epoch_number_ns(value)
     elif isinstance(value, dict):
         if "$date" in value:  # MongoDB extended JSON
             return timestamp_ns(value["$date"])
@@ -316,16 +331,20 @@ def severity_of(value: Any) -> Severity:
 
 
 def _path(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
-    value: Any = data
-    for key in path:
-        if not isinstance(value, Mapping):
+    """`data[a][b]...`, None when some step is missing or no object (checked cheaply first:
+    most lines hold none of the objects looked into)."""
+    value: Any = data.get(path[0])
+    if value is None:
+        return None
+    for key in path[1:]:
+        if type(value) is not dict:
             return None
         value = value.get(key)
     return value
 
 
 def _scalar(value: Any) -> bool:
-    return value is not None and value != "" and not isinstance(value, dict | list)
+    return value is not None and value != "" and type(value) not in (dict, list)
 
 
 def level_value(key: str, value: Any) -> Severity:
@@ -464,6 +483,8 @@ def mapping_summary(
         if value is not None and value != "":
             if type(value) is str and not value.isdigit():
                 level = severity_of(value)
+            elif type(value) is int:
+                level = numeric_level(key, value)
             break
     return stamp_ns, service, level if level is not None else _detected_level(data)
 
