@@ -448,7 +448,10 @@ class LineScanner:
                 found = summary(raw)
                 if found is not None:
                     if self.pending is not None:
-                        self._flush(add)
+                        if self.more is None:
+                            add(self.pending)
+                        else:
+                            self._flush(add)
                     level = found[2]
                     self.unstated = level is None
                     self.pending = (here, line_no, found[0], found[1], level or info, text, raw)

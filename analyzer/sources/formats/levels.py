@@ -144,8 +144,9 @@ def words_level(text: bytes) -> Severity | None:
             found = get(token)
             if found is not None:
                 return found
-    if not _FAILURE_BYTES_SET.isdisjoint(tokens):
-        return max(_FAILURE_BYTES[t] for t in tokens if t in _FAILURE_BYTES)
+    hits = _FAILURE_BYTES_SET.intersection(tokens)
+    if hits:
+        return max(_FAILURE_BYTES[t] for t in hits)
     for phrase, level in _PHRASE_BYTES:
         if phrase in low:
             return level
@@ -163,8 +164,9 @@ def text_level(text: str) -> Severity | None:
             found = LEVEL_WORDS.get(token)
             if found is not None:
                 return found
-    if not _FAILURE_SET.isdisjoint(tokens):
-        return max(_FAILURES[t] for t in tokens if t in _FAILURES)
+    hits = _FAILURE_SET.intersection(tokens)
+    if hits:
+        return max(_FAILURES[t] for t in hits)
     for phrase, level in _FAILURE_PHRASES:
         if phrase in low:
             return level
