@@ -92,10 +92,12 @@ def spec_from_regex(name: str, regex: str, time_layout: str | None, service: str
         raise FormatError(f"format regex {regex!r} does not compile: {exc}") from exc
     renames: dict[str, str] = {}
     time_groups = [g for g in groups if g in TIME_NAMES or g in TIME_PIECES]
-    level = next((g for g in groups if g in LEVEL_NAMES), None)
+    level = "level" if "level" in groups else next((g for g in groups if g in LEVEL_NAMES), None)
     if level is not None and level != "level":
         renames[level] = "level"
-    message = next((g for g in groups if g in MESSAGE_NAMES), None)
+    message = (
+        "message" if "message" in groups else next((g for g in groups if g in MESSAGE_NAMES), None)
+    )
     if message is not None and message != "message":
         renames[message] = "message"
     if "status_code" in groups and "status" not in groups:

@@ -81,9 +81,8 @@ def learn(lines: list[bytes], ctx: LineContext) -> LineFormat | None:
         seen: set[tuple[int, int]] = set()
         for index, shape in enumerate(shapes):
             for found in shape.search.finditer(head):
-                field = len(head[: found.start()].split())
-                if head[found.start() - 1 : found.start()] in (b"[", b"(", b"<") or found.start() == 0:
-                    field = len(head[: max(0, found.start() - 1)].split())
+                # the fields before the time; a bracket that opens it belongs to its field
+                field = len(head[: found.start()].rstrip(b"[(<").split())
                 key = (field, index)
                 if key not in seen:
                     seen.add(key)
