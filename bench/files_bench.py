@@ -163,15 +163,19 @@ def format_files(work: Path, data: Path, demo: Path, lines: int) -> dict[str, Pa
     """One file of about `lines` lines per format, made once under `work` and reused."""
     work.mkdir(parents=True, exist_ok=True)
     files: dict[str, Path] = {}
-    demo_json = max(demo.glob("*.jsonl"), key=lambda p: p.stat().st_size, default=None)
-    if demo_json is not None:
+    demo_files = sorted(demo.glob("*.jsonl"), key=lambda p: -p.stat().st_size)
+    if demo_files:
         target = work / "demo-json.jsonl"
         if not target.exists():
-            with demo_json.open("rb") as source, target.open("wb") as out:
-                for n, line in enumerate(source):
-                    if n >= lines:
-                        break
-                    out.write(line)
+            with target.open("wb") as out:
+                written = 0
+                for demo_json in demo_files:  # the services' lines one after the other
+                    with demo_json.open("rb") as source:
+                        for line in source:
+                            if written >= lines:
+                                break
+                            out.write(line)
+                            written += 1
         files["json lines (demo)"] = target
     for name, folder in LOGHUB_FILES.items():
         raw = data / "loghub2k" / folder / f"{folder}_2k.log"
@@ -249,11 +253,14 @@ def main() -> int:
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "datasets"))
     parser.add_argument("--format-lines", type=int, default=1_000_000)
     parser.add_argument("--work", default="/tmp/ai-logs-format-bench", help="per-format files")
+    parser.add_argument("--only", nargs="*", default=[], help="formats whose name holds one of these")
     args = parser.parse_args()
     out = Path(args.dir)
     ensure_data(out, args.lines)
     if args.formats:
         files = format_files(Path(args.work), Path(args.data), out, args.format_lines)
+        if args.only:
+            files = {k: v for k, v in files.items() if any(w in k for w in args.only)}
         print(json.dumps(format_figures(files, args.repeats), indent=1))
         return 0
     paths = FileSource(str(out)).files()

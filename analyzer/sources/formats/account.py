@@ -110,44 +110,57 @@ class InputAccount:
         """What a reader of an answer should know: each file read (format, lines, records,
         joined and unparsed lines), files skipped, samples of unparsed lines, times completed
         from the files' last change or read in a default zone."""
+        return [*self._files_read(), *self._problems(), *self._time_notes()]
+
+    def header(self, *, detailed: bool = False) -> list[str]:
+        """Lines for the top of a terminal answer: the headline, the files skipped and the
+        unparsed lines; each file read and how its times were completed when `detailed`."""
+        notes = self.notes() if detailed else self._problems()
+        return [f"input: {self.headline()}", *(f"  {note}" for note in notes)]
+
+    def _files_read(self) -> list[str]:
+        if not self.files:
+            return []
+        listed = "; ".join(
+            f"{a.file} ({a.format}: {a.counts.lines} lines, {a.counts.records} records, "
+            f"{a.counts.joined} joined, {a.counts.unparsed} unparsed)"
+            for a in self.files[:MAX_LISTED]
+        )
+        more = (
+            f"; and {len(self.files) - MAX_LISTED} more (verbosity=detailed lists them all)"
+            if len(self.files) > MAX_LISTED
+            else ""
+        )
+        return [f"read {len(self.files)} file(s): {listed}{more}"]
+
+    def _problems(self) -> list[str]:
+        """The files skipped and the lines no format read."""
         out = []
-        if self.files:
-            listed = "; ".join(
-                f"{a.file} ({a.format}: {a.counts.lines} lines, {a.counts.records} records, "
-                f"{a.counts.joined} joined, {a.counts.unparsed} unparsed)"
-                for a in self.files[:MAX_LISTED]
-            )
+        if self.skipped:
+            shown = "; ".join(f"{s['file']} ({s['reason']})" for s in self.skipped[:MAX_LISTED])
             more = (
-                f"; and {len(self.files) - MAX_LISTED} more (verbosity=detailed lists them all)"
-                if len(self.files) > MAX_LISTED
+                f" and {len(self.skipped) - MAX_LISTED} more"
+                if len(self.skipped) > MAX_LISTED
                 else ""
             )
-            out.append(f"read {len(self.files)} file(s): {listed}{more}")
-        if self.skipped:
-            shown = "; ".join(f"{s['file']} ({s['reason']})" for s in self.skipped[:10])
-            more = f" and {len(self.skipped) - 10} more" if len(self.skipped) > 10 else ""
             out.append(f"{len(self.skipped)} file(s) skipped: {shown}{more}")
-        grouped: dict[str, list[str]] = {}
         for account in self.files:
             c = account.counts
             if c.unparsed:
                 sample = c.samples[0] if c.samples else None
                 example = f", e.g. line {sample['line']}: {sample['text'][:120]!r}" if sample else ""
-                out.append(f"{account.file}: {c.unparsed} of {c.lines} lines could not be parsed{example}")
-            for note in account.notes:
-                grouped.setdefault(note, []).append(account.file)
-        for note, files in grouped.items():
-            shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
-            out.append(f"{note}: {shown}")
+                out.append(
+                    f"{account.file}: {c.unparsed} of {c.lines} lines could not be parsed{example}"
+                )
         return out
 
-    def header(self, *, detailed: bool = False) -> list[str]:
-        """Lines for the top of a terminal answer: the headline, the files skipped and the
-        unparsed lines (every note, and each file, when `detailed`)."""
-        lines = [f"input: {self.headline()}"]
-        for note in self.notes():
-            if note.startswith("read ") and not detailed:
-                continue
-            if detailed or "skipped" in note or "could not be parsed" in note:
-                lines.append(f"  {note}")
-        return lines
+    def _time_notes(self) -> list[str]:
+        """Each way times were completed, with the files it applies to."""
+        grouped: dict[str, list[str]] = {}
+        for account in self.files:
+            for note in account.notes:
+                grouped.setdefault(note, []).append(account.file)
+        return [
+            f"{note}: " + ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+            for note, files in grouped.items()
+        ]

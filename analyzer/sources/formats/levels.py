@@ -126,6 +126,8 @@ _FAILURE_BYTES = {k.encode(): v for k, v in _FAILURES.items()}
 _FAILURE_SET = frozenset(_FAILURES)
 _FAILURE_BYTES_SET = frozenset(_FAILURE_BYTES)
 _PHRASE_BYTES = tuple((p.encode(), v) for p, v in _FAILURE_PHRASES)
+# a phrase can be in a line only if its first word is one of the line's words
+_PHRASE_TRIGGER_BYTES = frozenset(p.split()[0].encode() for p, _ in _FAILURE_PHRASES)
 
 _STR_TABLE = str.maketrans({c: " " for c in _BOUNDARY})
 _BYTES_TABLE = bytes.maketrans(
@@ -147,9 +149,10 @@ def words_level(text: bytes) -> Severity | None:
     hits = _FAILURE_BYTES_SET.intersection(tokens)
     if hits:
         return max(_FAILURE_BYTES[t] for t in hits)
-    for phrase, level in _PHRASE_BYTES:
-        if phrase in low:
-            return level
+    if not _PHRASE_TRIGGER_BYTES.isdisjoint(tokens):
+        for phrase, level in _PHRASE_BYTES:
+            if phrase in low:
+                return level
     if (b"Exception" in text or b"Error" in text) and _CLASS_FAILURE_BYTES.search(text):
         return _E
     return None

@@ -310,6 +310,12 @@ def _strip_pid(value: bytes) -> bytes:
 class SyslogFormat(RegexFormat):
     """RFC 3164 by byte positions: `[<PRI>]Mmm dd hh:mm:ss host program[pid]: message`."""
 
+    def __init__(self, spec: TextSpec, ctx: LineContext) -> None:
+        super().__init__(spec, ctx)
+        assert self.reader is not None
+        self._read_time = self.reader.read
+        self._times = self.reader._cache  # the reader's own cache, looked into first
+
     def summary(self, raw: bytes) -> tuple[int, str, Severity | None] | None:
         pri = None
         line = raw
@@ -319,8 +325,10 @@ class SyslogFormat(RegexFormat):
                 return None
             pri = int(raw[1:close])
             line = raw[close + 1 :]
-        assert self.reader is not None
-        ts = self.reader.read(line[:15])
+        key = line[:15]
+        ts = self._times.get(key)
+        if ts is None:
+            ts = self._read_time(key)
         if ts is None or line[15:16] != b" " or line[16:17] in (b" ", b""):
             return None
         host_end = line.find(b" ", 16)
