@@ -64,7 +64,7 @@ from analyzer.sources.records import mapping_id
 
 __all__ = ["BLOCK_RECORDS", "FileSource", "service_from_filename"]
 
-SKIPPED_FILES = {"ground_truth.json"}
+SKIPPED_FILES = {"ground_truth.json": "not a log: the demo generator's ground truth"}
 BLOCK_RECORDS = 1024
 LABEL_FIELDS = ("service", "level", "workspace_id", "model", "request_type", "job", "env")
 MAX_LABEL_VALUES = 1000

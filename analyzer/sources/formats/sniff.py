@@ -155,10 +155,13 @@ def _sniffed(path: Path, has_time: Callable[[Path], bool], explicit: bool) -> Sn
     return found
 
 
-def discover(spec: str, has_time: Callable[[Path], bool], skip_names: set[str]) -> Discovery:
+def discover(
+    spec: str, has_time: Callable[[Path], bool], skip_names: dict[str, str]
+) -> Discovery:
     """The files a file, directory (searched recursively, hidden entries left out) or glob
     names. A file named alone is read if it is text; under a directory or glob, a text file is
-    read when its name says log or its first lines hold times (`has_time`)."""
+    read when its name says log or its first lines hold times (`has_time`); `skip_names` are
+    names never read, with the reason."""
     root = Path(spec).expanduser()
     skipped: list[tuple[Path, str]] = []
     if root.is_file():
@@ -176,7 +179,10 @@ def discover(spec: str, has_time: Callable[[Path], bool], skip_names: set[str]) 
         candidates = [Path(p) for p in glob.glob(os.path.expanduser(spec), recursive=True)]
     files = []
     for path in sorted(candidates):
-        if path.name in skip_names or not (path.is_file() or path.is_symlink()):
+        if not (path.is_file() or path.is_symlink()):
+            continue
+        if path.name in skip_names:
+            skipped.append((path, skip_names[path.name]))
             continue
         if path.is_symlink() and not path.exists():
             skipped.append((path, "a broken symbolic link"))
