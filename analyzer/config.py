@@ -65,6 +65,7 @@ class Settings:
     patterns_file: str | None = None  # user catalog extension
     prices_file: str | None = None  # model price overrides
     file_clock: str = "latest"  # relative windows over files end at the newest line ("wall": now)
+    formats: Any = None  # declared log formats and the zone of times without one (README)
     embedded_worker: bool = True
     host: str = "127.0.0.1"
     port: int = 8080

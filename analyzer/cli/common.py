@@ -23,6 +23,19 @@ def add_source_options(parser: argparse.ArgumentParser) -> None:
         "--tenant", "--org-id", dest="tenant",
         help="Loki tenant, sent as X-Scope-OrgID (default: $LOKI_ORG_ID, else fake)",
     )  # fmt: skip
+    group.add_argument(
+        "--log-format",
+        metavar="FORMAT",
+        help="the files' line format, when detection gets it wrong: a Loki pattern "
+        "('[<time>] [<level>] <message>'), a regex with named groups, or a known format "
+        "(syslog, klog, json, logfmt, access-log, ...)",
+    )
+    group.add_argument(
+        "--time-layout",
+        metavar="LAYOUT",
+        help="how --log-format's time is written: strftime ('%%d/%%b/%%Y:%%H:%%M:%%S %%z'), "
+        "Go reference time ('02/Jan/2006:15:04:05 -0700'), iso, unix, unix_ms",
+    )
     add_connection_options(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
@@ -34,6 +47,9 @@ def settings_from(args: argparse.Namespace) -> Settings:
     )
     if source:
         settings = replace(settings, loki_url=None)  # an explicit --source wins over LOKI_URL
+    log_format, layout = getattr(args, "log_format", None), getattr(args, "time_layout", None)
+    if log_format or layout:
+        settings = replace(settings, formats=_with_declared(settings.formats, log_format, layout))
     return settings
 
 
@@ -53,6 +69,22 @@ def note_sample(settings: Settings) -> None:
     """On stderr, for output without a header (--json), when the bundled sample is read."""
     if not settings.loki_url and not settings.source_path:
         print(f"ai-logs: reading the bundled sample logs; {SAMPLE_HINT}", file=sys.stderr)
+
+
+def _with_declared(formats: Any, log_format: str | None, layout: str | None) -> dict[str, Any]:
+    """The settings' `formats` with the command line's format first, checked now so a bad one
+    is reported before anything is read."""
+    from analyzer.sources.formats import FormatError, FormatRules
+
+    if not log_format:
+        raise FormatError("--time-layout needs --log-format (the format whose time it reads)")
+    merged: dict[str, Any] = (
+        dict(formats) if isinstance(formats, dict) else {"files": list(formats or [])}
+    )
+    rule = {"match": "*", "format": log_format, **({"time_layout": layout} if layout else {})}
+    merged["files"] = [rule, *(merged.get("files") or [])]
+    FormatRules.from_settings(merged)
+    return merged
 
 
 def print_json(data: Any) -> None:

@@ -101,14 +101,28 @@ def run(args: argparse.Namespace) -> int:
             services.source, query.services, tenant=tenant, window=resolve_window(services, query)
         )
         body = respond(services, query, tenant=tenant)
+        account = _input_account(services.source)
     if args.json:
         print_json(body)
         return 0
-    sys.stdout.write(render_terminal(body, query.format.value, source=source_description(settings)))
+    header = account.header(detailed=query.verbosity.value == "detailed") if account else []
+    sys.stdout.write(
+        render_terminal(body, query.format.value, header, source=source_description(settings))
+    )
     return 0
 
 
-def render_terminal(body: dict[str, Any], fmt: str, *, source: str | None = None) -> str:
+def _input_account(source: Any) -> Any:
+    """What a file source read and skipped (None for Loki, which has no such account)."""
+    account = getattr(source, "input_account", None)
+    return account() if callable(account) else None
+
+
+def render_terminal(
+    body: dict[str, Any], fmt: str, account: list[str] | None = None, *, source: str | None = None
+) -> str:
+    """The answer for a terminal; `account` (what a file source read and skipped) goes under
+    the counts."""
     meta, summary = body["metadata"], body["summary"]
     start, end = meta["time_range"]["start"], meta["time_range"]["end"]
     shown_end = end[11:19] if start[:10] == end[:10] else f"{end[:10]} {end[11:19]}"
@@ -119,6 +133,7 @@ def render_terminal(body: dict[str, Any], fmt: str, *, source: str | None = None
         f" · {summary.get('error_count', 0)} errors · {summary.get('warning_count', 0)} warnings"
         + (f" · {meta['malformed_lines']} malformed lines" if meta.get("malformed_lines") else "")
         + (" · truncated" if meta.get("truncated") else ""),
+        *(account or []),
         "",
     ]
     if fmt in body:

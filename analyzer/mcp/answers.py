@@ -108,7 +108,12 @@ def _coverage(coverage: dict[str, Any] | None) -> dict[str, Any] | None:
     for; `verbosity=detailed` on the HTTP API shows them)."""
     if not coverage:
         return None
-    out = {k: v for k, v in coverage.items() if k not in ("evidence", "logs")}
+    out = {k: v for k, v in coverage.items() if k not in ("evidence", "logs", "notes")}
+    notes = coverage.get("notes") or []
+    if notes:  # the first few, shortened: the whole account is on the HTTP API
+        out["notes"] = [n if len(n) <= 160 else n[:157] + "..." for n in notes[:3]]
+        if len(notes) > 3:
+            out["notes_left_out"] = len(notes) - 3
     evidence = coverage.get("evidence")
     if isinstance(evidence, dict):
         out["evidence_lines"] = evidence.get("lines")

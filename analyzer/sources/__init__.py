@@ -44,5 +44,10 @@ def open_source(settings: Settings) -> LogSource:
             propagate_trace=settings.trace_propagation,
         )
     from analyzer.sources.files import FileSource
+    from analyzer.sources.formats import FormatRules
 
-    return FileSource(settings.source_path or str(SAMPLE_LOGS_DIR), clock=settings.file_clock)
+    return FileSource(
+        settings.source_path or str(SAMPLE_LOGS_DIR),
+        clock=settings.file_clock,
+        formats=FormatRules.from_settings(settings.formats),
+    )

@@ -3,19 +3,23 @@
 Most lines of a large dump are never shown to anyone: they are only counted. So a JSON line
 goes through a fast path first that finds its time, level and service by the byte patterns of
 their keys (learned from the file's first JSON object, see `JsonLayout`) without parsing the
-object; it is parsed only when someone asks for its fields or its record. Plain text, logfmt
-and Docker lines go through `line_formats` one by one, continuation lines folded into the
-record before them.
+object; it is parsed only when someone asks for its fields or its record. A text line is
+read the same way by its file's format (`formats/`, detected from the file's first lines):
+`summary` gives time, service and level from the bytes, `fields` the rest when asked for. A line
+the file's format does not read is tried against the other formats, joins the record before it
+(stack traces, tracebacks, indented lines), or is counted as unparsed with a sample.
 
 An entry is `(offset, line_no, ts, service, level, item, raw)`: the byte offset and number of
 the record's first line, its time (None for a line that could not be read: malformed), service
-and level, and `item`, the record itself (plain text), the parsed mapping (JSON), or None (a
-JSON line read by the fast path, parsed on demand by `entry_mapping`).
+and level, `item` and `raw` (the record's lines, continuation lines included). `item` is the
+record itself (Docker, CRI and OTLP lines, built whole), the parsed mapping (JSON), None (a JSON
+line read by the fast path, parsed on demand by `entry_mapping`), or the `LineFormat` that read
+a text record, which builds its fields on demand.
 """
 
 from __future__ import annotations
 
-import gzip
+import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -25,19 +29,28 @@ from pathlib import Path
 from typing import IO, Any
 
 from analyzer.model import LogRecord, Severity
+from analyzer.sources.formats.account import ScanCounts
+from analyzer.sources.formats.detect import detect_path
+from analyzer.sources.formats.levels import numeric_level, words_level
+from analyzer.sources.formats.registry import CONTINUATION as CONTINUATION_SHAPE
+from analyzer.sources.formats.sniff import open_log
+from analyzer.sources.formats.structured import JsonFormat, Wrapped, unwrap
+from analyzer.sources.formats.text import LineFormat
 from analyzer.sources.line_formats import (
-    CONTINUATION,
     MAX_MESSAGE_CHARS,
     LineContext,
-    _Continuation,
-    _parse_docker,
-    parse_line,
+    cri_parts,
+    json_records,
+    others_of,
+    wrapped_record,
 )
 from analyzer.sources.records import (
     LEVEL_KEYS,
+    MESSAGE_KEYS,
     SERVICE_KEYS,
     TIME_KEYS,
     _second_epoch,
+    epoch_number_ns,
     mapping_summary,
     record_from_mapping,
     severity_of,
@@ -46,8 +59,6 @@ from analyzer.sources.records import (
 try:  # several times faster than json on the lines of a large dump
     from orjson import loads as _loads
 except ImportError:  # pragma: no cover - an environment installed before the dependency
-    import json
-
     _loads = json.loads
 
 READ_CHUNK = 1 << 20
@@ -65,10 +76,18 @@ def load_object(line: bytes) -> dict[str, Any] | None:
     return data if type(data) is dict else None
 
 
+def _lenient_object(line: bytes) -> dict[str, Any] | None:
+    """The JSON object the fast parser refuses (NaN, lone surrogates), as Python reads it."""
+    try:
+        data = json.loads(line.decode("utf-8", errors="replace"))
+    except ValueError:
+        return None
+    return data if type(data) is dict else None
+
+
 def open_binary(path: Path) -> IO[bytes]:
-    if path.name.endswith(".gz"):
-        return gzip.open(path, "rb")
-    return path.open("rb")
+    """The file's bytes, decompressed when its name says `.gz`, `.xz` or `.bz2`."""
+    return open_log(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,25 +100,46 @@ class JsonLayout:
     """Where a file's JSON lines keep their time, level and service, as byte patterns.
 
     Learned from one parsed line: the first time, level and service keys `mapping_summary`
-    would read, each holding a string. A line is read by the fast path only when it holds the
-    time and level patterns and its values read cleanly; otherwise it is parsed whole, so a
-    line that differs from the first (other keys, a number as time) is still read right. A
-    file whose lines name no service must also not name one under another key on the line.
+    would read, each holding a string, or for time and level an integer (pino's epoch
+    milliseconds, Bunyan's and pino's numeric levels). A line is read by the fast path only when
+    it holds the time and level patterns and its values read cleanly; otherwise it is parsed
+    whole, so a line that differs from the first (other keys, a float as time) is still read
+    right. A file whose lines name no service must also not name one under another key on the
+    line, nor in an object that may hold one (`resource`, `kubernetes`, ...).
     """
 
-    __slots__ = ("columns", "level", "regex", "service", "service_keys", "time")
+    __slots__ = (
+        "columns", "level", "level_key", "level_number", "regex", "service", "service_keys",
+        "time", "time_number",
+    )
 
     def __init__(
-        self, stamp: bytes, level: bytes, service: bytes | None, order: tuple[str, ...] = ()
+        self,
+        stamp: bytes,
+        level: bytes,
+        service: bytes | None,
+        order: tuple[str, ...] = (),
+        *,
+        level_key: str = "level",
+        time_number: bool = False,
+        level_number: bool = False,
     ) -> None:
         self.time = stamp
         self.level = level
         self.service = service
-        self.service_keys = tuple(f'"{k}"'.encode() for k in SERVICE_KEYS)
+        self.level_key = level_key
+        self.time_number = time_number
+        self.level_number = level_number
+        self.service_keys = tuple(f'"{k}"'.encode() for k in (*SERVICE_KEYS, *_SERVICE_HOLDERS))
         # columnar reads: the three fields in the order the lines write them, one match a line
         self.regex: re.Pattern[bytes] | None = None
         self.columns = (0, 1, 2)
-        if service is not None and sorted(order) == ["level", "service", "time"]:
+        if (
+            service is not None
+            and not time_number
+            and not level_number
+            and sorted(order) == ["level", "service", "time"]
+        ):
             needles = {"time": stamp, "level": level, "service": service}
             parts = []
             for role in order:
@@ -112,8 +152,8 @@ class JsonLayout:
 
     @classmethod
     def learn(cls, data: dict[str, Any], raw: bytes) -> JsonLayout | None:
-        stamp = _needle(data, raw, TIME_KEYS)
-        level = _needle(data, raw, LEVEL_KEYS)
+        stamp = _needle(data, raw, TIME_KEYS, numbers=True)
+        level = _needle(data, raw, LEVEL_KEYS, numbers=True)
         if stamp is None or level is None:
             return None
         if any(data.get(k) not in (None, "") for k in TIME_KEYS[: TIME_KEYS.index(stamp[0])]):
@@ -123,7 +163,15 @@ class JsonLayout:
         if service is not None:
             found["service"] = raw.find(service[1])
         order = tuple(sorted(found, key=found.__getitem__))
-        return cls(stamp[1], level[1], service[1] if service else None, order)
+        return cls(
+            stamp[1],
+            level[1],
+            service[1] if service else None,
+            order,
+            level_key=level[0],
+            time_number=stamp[2],
+            level_number=level[2],
+        )
 
 
 # a time the columnar read takes (UTC, `Z`): its second is captured, its fraction checked
@@ -131,20 +179,51 @@ _TIME_VALUE = rb'([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.[0-
 _TEXT_VALUE = rb'([^"\\\n]*)"'
 
 
-def _needle(data: dict[str, Any], raw: bytes, keys: tuple[str, ...]) -> tuple[str, bytes] | None:
-    """The first of `keys` that holds a non-empty string: its name and the bytes that open its
-    value as the line writes them, `"key":"` or `"key": "` (Python's json.dumps)."""
+# objects that may name a service (`mapping_service` looks inside them)
+_SERVICE_HOLDERS = ("resource", "Resource", "kubernetes", "labels")
+
+
+def _needle(
+    data: dict[str, Any], raw: bytes, keys: tuple[str, ...], numbers: bool = False
+) -> tuple[str, bytes, bool] | None:
+    """The first of `keys` that holds a non-empty value: its name, the bytes that open its
+    value as the line writes them (`"key":"` or `"key": "`, Python's json.dumps) and False;
+    with `numbers`, an integer gives `"key":` (or `"key": `) and True."""
     for key in keys:
         value = data.get(key)
         if value is None or value == "":
             continue
+        if numbers and type(value) is int:
+            for needle in (f'"{key}":'.encode(), f'"{key}": '.encode()):
+                at = raw.find(needle)
+                if at >= 0 and raw[at + len(needle) : at + len(needle) + 1].isdigit():
+                    return key, needle, True
+            return None
         if type(value) is not str:
             return None
         for needle in (f'"{key}":"'.encode(), f'"{key}": "'.encode()):
             if needle in raw:
-                return key, needle
+                return key, needle, False
         return None
     return None
+
+
+def _number(raw: bytes, needle: bytes) -> int | None:
+    """The integer after `needle` (`"key":`), when it ends the value (`,` or `}` next)."""
+    i = raw.find(needle)
+    if i < 0:
+        return None
+    i += len(needle)
+    j = i
+    end = len(raw)
+    while j < end and 48 <= raw[j] <= 57:
+        j += 1
+    if j == i or j - i > 19 or raw[j : j + 1] not in (b",", b"}", b" "):
+        return None
+    return int(raw[i:j])
+
+
+_NUMBER_LEVELS: dict[tuple[str, int], Severity] = {}
 
 
 _SERVICES: dict[bytes, str] = {}
@@ -196,24 +275,39 @@ def fast_summary(layout: JsonLayout, raw: bytes, stem: str) -> tuple[int, str, S
     (a line cut short, which does not end its object, is parsed and found malformed)."""
     if raw[-1:] != b"}" and not raw.rstrip().endswith(b"}"):
         return None
-    value = _value(raw, layout.time)
-    ts = None if value is None else _bytes_time_ns(value)
+    if layout.time_number:
+        number = _number(raw, layout.time)
+        ts = None if number is None else epoch_number_ns(number)
+    else:
+        value = _value(raw, layout.time)
+        ts = None if value is None else _bytes_time_ns(value)
     if ts is None:
         return None
-    value = _value(raw, layout.level)
-    if value is None:
-        return None
-    level = _LEVELS.get(value)
-    if level is None:
-        if b"\\" in value:
+    if layout.level_number:
+        number = _number(raw, layout.level)
+        if number is None:
             return None
-        level = severity_of(value.decode("utf-8", errors="replace"))
-        if len(_LEVELS) < 1024:
-            _LEVELS[value] = level
+        level = _number_level(layout.level_key, number)
+    else:
+        value = _value(raw, layout.level)
+        if value is None:
+            return None
+        level = _LEVELS.get(value)  # type: ignore[assignment]
+        if level is None:
+            if b"\\" in value:
+                return None
+            if value.isdigit():  # a number in a string: on the scale its key says
+                level = _number_level(layout.level_key, int(value))
+            else:
+                level = severity_of(value.decode("utf-8", errors="replace"))
+                if len(_LEVELS) < 1024:
+                    _LEVELS[value] = level
     if layout.service is None:
         for key in layout.service_keys:
             if key in raw:
                 return None
+        if b'"name"' in raw and b'"hostname"' in raw:  # Bunyan's (or a named pino's) service
+            return None
         return ts, stem, level
     value = _value(raw, layout.service)
     if not value:
@@ -228,13 +322,28 @@ def fast_summary(layout: JsonLayout, raw: bytes, stem: str) -> tuple[int, str, S
     return ts, service, level
 
 
+def _number_level(key: str, number: int) -> Severity:
+    found = _NUMBER_LEVELS.get((key, number))
+    if found is None:
+        found = numeric_level(key, number)
+        if len(_NUMBER_LEVELS) < 1024:
+            _NUMBER_LEVELS[(key, number)] = found
+    return found
+
+
 def entry_mapping(entry: Entry) -> dict[str, Any] | None:
-    """The parsed mapping of a JSON entry (parsing it now if the fast path skipped it)."""
+    """The parsed mapping of a JSON or text entry (parsing it now if the fast path skipped it);
+    None for an entry that holds its record."""
     item = entry[5]
     if type(item) is dict:
         return item
     if item is None:
-        return load_object(entry[6].strip())
+        return load_object(entry[6].strip()) or _lenient_object(entry[6].strip())
+    if isinstance(item, LineFormat):
+        data = item.fields(entry[6])
+        data["level"] = (entry[4] or Severity.INFO).label
+        data["service"] = entry[3]
+        return data
     return None
 
 
@@ -243,7 +352,7 @@ def entry_record(entry: Entry, names: FileNames) -> LogRecord:
     _, line_no, ts, service, level, item, raw = entry
     if isinstance(item, LogRecord):
         return item
-    data = item if type(item) is dict else load_object(raw.strip())
+    data = item if type(item) is dict else entry_mapping(entry)
     assert ts is not None
     if data is None:  # cannot happen for an entry with a time; keep the raw text
         return LogRecord(ts, service, level or Severity.INFO, raw.decode("utf-8", "replace"))
@@ -285,17 +394,44 @@ def _chunks(handle: IO[bytes], start: int, end: int | None) -> Iterator[tuple[in
 
 
 class LineScanner:
-    """The per-line reader of one file: JSON lines by the fast path or a parse, plain text
-    through `line_formats`, continuation lines folded into the record before them. State (the
-    record that may still take continuation lines, the learned JSON layout) carries over from
-    one call of `feed` to the next."""
+    """The per-line reader of one file (see the module docstring). State (the record that may
+    still take continuation lines, the learned JSON layout, a CRI line still incomplete)
+    carries over from one call of `feed` to the next; `counts` gathers the account of the
+    lines read (blank, joined, unparsed with samples, read by another format)."""
 
-    def __init__(self, ctx: LineContext) -> None:
+    def __init__(self, ctx: LineContext, counts: ScanCounts | None = None) -> None:
         self.ctx = ctx
+        fmt = ctx.format
+        if fmt is None:  # a caller that did not detect: JSON first, every format on the rest
+            fmt = ctx.format = JsonFormat("json")
+        self.format = fmt
+        self.json_file = getattr(fmt, "json", False)
+        self.text = None if self.json_file or fmt.wraps else fmt
+        self.strict = fmt.strict
+        self.others = others_of(ctx)
+        self.counts = counts if counts is not None else ScanCounts()
         self.layout: JsonLayout | None = None
         self.learned = False
         self.pending: Entry | None = None
-        self.pending_record = LogRecord(0, "", Severity.INFO, "")
+        self.more: list[bytes] | None = None  # continuation lines of a pending text entry
+        self.more_size = 0
+        self.unstated = False  # the pending record's level was stated by no word
+        # CRI lines tagged P, waiting for the line that ends them: where the first one is, the
+        # texts and the raw lines
+        self.partial_at: tuple[int, int, Wrapped] | None = None
+        self.partial: list[str] = []
+        self.partial_raw: list[bytes] = []
+        self.lines_read = 0
+
+    def open_at(self) -> tuple[int, int] | None:
+        """Offset and line number of the first line not yet in an added entry (the pending
+        record or a partial CRI line), None when every line read is in one."""
+        starts = []
+        if self.pending is not None:
+            starts.append((self.pending[0], self.pending[1]))
+        if self.partial_at is not None:
+            starts.append(self.partial_at[:2])
+        return min(starts) if starts else None
 
     def feed(self, offset: int, lines: list[bytes], line_no: int, out: list[Entry]) -> int:
         """Append the entries of `lines` (the first starts at `offset` and is line
@@ -303,95 +439,242 @@ class LineScanner:
         ctx = self.ctx
         stem = ctx.stem
         layout = self.layout
+        text = self.text
+        summary = text.summary if text is not None else None
+        json_file = self.json_file
         add = out.append
+        info = Severity.INFO
         for raw in lines:
             line_no += 1
             here = offset
             offset += len(raw) + 1
-            if raw[:1] == b"{":
+            if raw[-1:] == b"\r":
+                raw = raw[:-1]
+            if summary is not None:
+                found = summary(raw)
+                if found is not None:
+                    if self.pending is not None:
+                        if self.more is None:
+                            add(self.pending)
+                        else:
+                            self._flush(add)
+                    level = found[2]
+                    self.unstated = level is None
+                    self.pending = (here, line_no, found[0], found[1], level or info, text, raw)
+                    ctx.previous_ts = found[0]
+                    continue
+            elif json_file and raw[:1] == b"{":
                 if layout is not None:
                     fast = fast_summary(layout, raw, stem)
                     if fast is not None:
                         if self.pending is not None:
-                            add(self.pending)
-                            self.pending = None
+                            self._flush(add)
                         ctx.previous_ts = fast[0]
-                        ctx.previous_plain = False
                         add((here, line_no, fast[0], fast[1], fast[2], None, raw))
                         continue
-                data = load_object(raw.rstrip(b"\r"))
-            else:
-                stripped = raw.strip()
-                data = load_object(stripped) if stripped[:1] == b"{" else None
-            if data is not None and not (type(data.get("log")) is str and "time" in data):
-                self._mapping(here, line_no, data, raw, add)
-                layout = self.layout
-                continue
-            self._plain(here, line_no, data, raw, add)
+                data = load_object(raw)
+                if data is not None:
+                    self._object(here, line_no, data, raw, out)
+                    layout = self.layout
+                    continue
+            self._other(here, line_no, raw, out)
+            layout = self.layout
         return line_no
+
+    # -- JSON -----------------------------------------------------------------------------------
+
+    def _object(self, offset: int, line_no: int, data: dict[str, Any], raw: bytes, out: list[Entry]) -> None:
+        wrapped = unwrap(data)
+        if wrapped is not None:
+            self._wrapped(offset, line_no, wrapped, raw, out)
+        elif "resourceLogs" in data:
+            self._batch(offset, line_no, data, raw, out)
+        else:
+            self._mapping(offset, line_no, data, raw, out.append)
 
     def _mapping(self, offset: int, line_no: int, data: dict[str, Any], raw: bytes, add: Any) -> None:
         ctx = self.ctx
         try:
             ts, service, level = mapping_summary(data, ctx.stem)
         except (ValueError, OverflowError):
-            add((offset, line_no, None, ctx.stem, None, None, raw))
+            self._unparsed(offset, line_no, raw, add)
             return
         if ts is None:
             ts = ctx.previous_ts  # a line without a time of its own
             if ts is None:
-                add((offset, line_no, None, ctx.stem, None, None, raw))
+                self._unparsed(offset, line_no, raw, add)
                 return
         elif not self.learned:
             self.learned = True
             self.layout = JsonLayout.learn(data, raw)
         ctx.previous_ts = ts
-        ctx.previous_plain = False
         if self.pending is not None:
-            add(self.pending)
-            self.pending = None
+            self._flush(add)
         add((offset, line_no, ts, service, level, data, raw))
 
-    def _plain(
-        self, offset: int, line_no: int, data: dict[str, Any] | None, raw: bytes, add: Any
-    ) -> None:
-        """Plain text, logfmt and Docker entries, line by line."""
-        ctx = self.ctx
-        text = raw.decode("utf-8", errors="replace").rstrip("\r")
-        if not text.strip():
-            return
-        origin = f"{ctx.origin_name}:{line_no}"
-        parsed: LogRecord | _Continuation | None
-        if data is not None:  # a Docker json-file entry, already parsed
-            parsed = _parse_docker(data, ctx, text, origin)
-            if parsed is not None:
-                ctx.previous_ts = parsed.timestamp_ns
-                ctx.previous_plain = False
-        else:
-            parsed = parse_line(text, ctx, origin)
-        if parsed is CONTINUATION and self.pending is not None:
-            message = self.pending_record.message
-            if len(message) < MAX_MESSAGE_CHARS:
-                self.pending_record.message = f"{message}\n{text}"[:MAX_MESSAGE_CHARS]
-            return
-        if not isinstance(parsed, LogRecord):
-            add((offset, line_no, None, ctx.stem, None, None, raw))
+    def _batch(self, offset: int, line_no: int, data: dict[str, Any], raw: bytes, out: list[Entry]) -> None:
+        """An OTLP/JSON line: one entry per log record it holds."""
+        origin = f"{self.ctx.origin_name}:{line_no}"
+        records = json_records(data, self.ctx, raw.decode("utf-8", errors="replace"), origin)
+        if not records:
+            self._unparsed(offset, line_no, raw, out.append)
             return
         if self.pending is not None:
-            add(self.pending)
-            self.pending = None
-        entry: Entry = (
-            offset, line_no, parsed.timestamp_ns, parsed.service, parsed.level, parsed, raw
+            self._flush(out.append)
+        for record in records:
+            out.append((offset, line_no, record.timestamp_ns, record.service, record.level, record, raw))
+        self.ctx.previous_ts = records[-1].timestamp_ns
+
+    # -- wrapped lines ----------------------------------------------------------------------------
+
+    def _wrapped(self, offset: int, line_no: int, wrapped: Wrapped, raw: bytes, out: list[Entry]) -> None:
+        """A Docker, CRI, logcli or CloudWatch line: the application's line inside is read;
+        one that continues the record before it (a stack frame) is joined to it."""
+        pending = self.pending
+        if (
+            pending is not None
+            and isinstance(pending[5], LogRecord)
+            and CONTINUATION_SHAPE.match(wrapped.inner.encode())
+        ):
+            self.counts.joined += 1
+            self._join_text(wrapped.inner)
+            return
+        origin = f"{self.ctx.origin_name}:{line_no}"
+        record = wrapped_record(
+            wrapped, self.ctx, raw.decode("utf-8", errors="replace"), origin, self.others
         )
-        if ctx.previous_plain:
-            self.pending, self.pending_record = entry, parsed
-        else:
-            add(entry)
+        if record is None:
+            self._unparsed(offset, line_no, raw, out.append)
+            return
+        if pending is not None:
+            self._flush(out.append)
+        self.ctx.previous_ts = record.timestamp_ns
+        self.unstated = False
+        self.pending = (offset, line_no, record.timestamp_ns, record.service, record.level, record, raw)
+
+    # -- everything else --------------------------------------------------------------------------
+
+    def _other(self, offset: int, line_no: int, raw: bytes, out: list[Entry]) -> None:
+        """A line the file's own format did not read: blank, JSON, CRI, a continuation, a line
+        of another format, or unparsed."""
+        stripped = raw.strip()
+        if not stripped:
+            self.counts.blank += 1
+            return
+        if stripped[:1] == b"{" and not self.strict:
+            data = load_object(stripped) or _lenient_object(stripped)
+            if data is not None:
+                self._object(offset, line_no, data, raw, out)
+                return
+        fmt = self.format
+        if fmt.wraps:
+            parts = cri_parts(fmt, raw)
+            if parts is not None:
+                wrapped, partial = parts
+                if self.partial_at is not None:
+                    self.counts.joined += 1
+                    offset, line_no, _ = self.partial_at
+                    wrapped.inner = "".join(self.partial) + wrapped.inner
+                    raw = b"\n".join([*self.partial_raw, raw])
+                if partial:
+                    if self.partial_at is None:
+                        self.partial_at = (offset, line_no, wrapped)
+                    self.partial = [wrapped.inner]
+                    self.partial_raw = [raw]
+                    return
+                self.partial_at, self.partial, self.partial_raw = None, [], []
+                self._wrapped(offset, line_no, wrapped, raw, out)
+                return
+        pending = self.pending
+        if pending is not None and CONTINUATION_SHAPE.match(raw):
+            self._join(raw)
+            return
+        if fmt.timeless and pending is None and not self.strict:
+            self.pending = (offset, line_no, self.ctx.mtime_ns, self.ctx.stem,
+                            words_level(raw) or Severity.INFO, fmt, raw)
+            return
+        if not self.strict:
+            found = self.others.read(raw)
+            if found is not None:
+                other, (ts, service, level) = found
+                if pending is not None:
+                    self._flush(out.append)
+                self.unstated = level is None
+                self.pending = (offset, line_no, ts, service, level or Severity.INFO, other, raw)
+                self.ctx.previous_ts = ts
+                self.counts.other_formats[other.name] += 1
+                return
+        if pending is not None:
+            self._join(raw)
+            return
+        if out and CONTINUATION_SHAPE.match(raw) and self._join_json(out, raw):
+            return
+        self._unparsed(offset, line_no, raw, out.append)
+
+    def _join(self, raw: bytes) -> None:
+        """Fold a continuation line into the pending record."""
+        pending = self.pending
+        assert pending is not None
+        self.counts.joined += 1
+        if isinstance(pending[5], LogRecord):
+            self._join_text(raw.decode("utf-8", errors="replace"))
+            return
+        if self.more_size < MAX_MESSAGE_CHARS:
+            if self.more is None:
+                self.more = []
+            self.more.append(raw)
+            self.more_size += len(raw) + 1
+        if self.unstated:
+            level = words_level(raw)
+            if level is not None:
+                self.unstated = False
+                self.pending = (*pending[:4], max(level, pending[4]), *pending[5:])  # type: ignore[assignment]
+
+    def _join_text(self, text: str) -> None:
+        record = self.pending[5]  # type: ignore[index]
+        assert isinstance(record, LogRecord)
+        if len(record.message) < MAX_MESSAGE_CHARS:
+            record.message = f"{record.message}\n{text}"[:MAX_MESSAGE_CHARS]
+
+    def _join_json(self, out: list[Entry], raw: bytes) -> bool:
+        """A continuation line right after a JSON record: its message takes the line."""
+        last = out[-1]
+        if last[2] is None or isinstance(last[5], LogRecord | LineFormat):
+            return False
+        data = entry_mapping(last)
+        if data is None:
+            return False
+        key = next((k for k in MESSAGE_KEYS if type(data.get(k)) is str), "message")
+        message = str(data.get(key) or "")
+        if len(message) < MAX_MESSAGE_CHARS:
+            data = {**data, key: f"{message}\n{raw.decode('utf-8', errors='replace')}"}
+        out[-1] = (*last[:5], data, last[6])  # type: ignore[assignment]
+        self.counts.joined += 1
+        return True
+
+    def _unparsed(self, offset: int, line_no: int, raw: bytes, add: Any) -> None:
+        add((offset, line_no, None, self.ctx.stem, None, None, raw))
+        self.counts.note_unparsed(line_no, raw)
+
+    def _flush(self, add: Any) -> None:
+        pending = self.pending
+        assert pending is not None
+        if self.more:
+            pending = (*pending[:6], b"\n".join([pending[6], *self.more]))  # type: ignore[assignment]
+            self.more = None
+            self.more_size = 0
+        self.pending = None
+        add(pending)
 
     def flush(self, out: list[Entry]) -> None:
+        if self.partial_at is not None:  # the file ends inside a partial CRI line: keep its text
+            offset, line_no, wrapped = self.partial_at
+            wrapped.inner = "".join(self.partial)
+            raw = b"\n".join(self.partial_raw)
+            self.partial_at, self.partial, self.partial_raw = None, [], []
+            self._wrapped(offset, line_no, wrapped, raw, out)
         if self.pending is not None:
-            out.append(self.pending)
-            self.pending = None
+            self._flush(out.append)
 
 
 @dataclass(slots=True)
@@ -435,14 +718,35 @@ def scan(
     first_line: int = 1,
     batch: int = 1024,
     columnar: ColumnarRead | None = None,
+    counts: ScanCounts | None = None,
 ) -> Iterator[Block]:
     """The file (or the byte range) as blocks of about `batch` records, each record with its
-    time, service and level, and each malformed line (time None).
+    time, service and level, and each malformed line (time None). The file's format is
+    detected from its first lines unless `ctx.format` is set; `counts` gathers the account.
 
-    A plain-text record is added once the next line shows it has no more continuation lines;
-    the offset is always that of the record's first line.
+    A record that may take continuation lines is added once the next record starts; a block
+    ends before it, so the next block (and a later read of its byte range) starts with it.
     """
-    scanner = LineScanner(ctx)
+    if ctx.format is None:
+        ctx.format = detect_path(path, ctx)
+    counts = counts if counts is not None else ScanCounts()
+    scanner = LineScanner(ctx, counts)
+    for block in _scan(scanner, path, start, end, first_line, batch, columnar):
+        counts.records += block.records
+        counts.unparsed += block.malformed
+        yield block
+    counts.lines = scanner.lines_read
+
+
+def _scan(
+    scanner: LineScanner,
+    path: Path,
+    start: int,
+    end: int | None,
+    first_line: int,
+    batch: int,
+    columnar: ColumnarRead | None,
+) -> Iterator[Block]:
     line_no = first_line - 1
     misses = 0
     out: list[Entry] = []
@@ -463,6 +767,7 @@ def scan(
                     misses = 0
                     line_no = block.first_line - 1 + body.count(b"\n") + (not body.endswith(b"\n"))
                     block_offset, block_line = offset + len(body), line_no + 1
+                    scanner.lines_read = line_no - first_line + 1
                     yield block
                     continue
                 misses += 1
@@ -474,18 +779,21 @@ def scan(
                 part = lines[i : i + batch]
                 line_no = scanner.feed(position, part, line_no, out)
                 position += sum(len(x) for x in part) + len(part)
-                if len(out) >= batch and scanner.pending is None:
-                    yield _block(block_offset, position, block_line, out)
+                if len(out) >= batch:
+                    # the block ends where the record still open (if any) starts
+                    cut, cut_line = scanner.open_at() or (position, line_no + 1)
+                    yield _block(block_offset, cut, block_line, out)
                     out = []
-                    block_offset, block_line = position, line_no + 1
+                    block_offset, block_line = cut, cut_line
             if out and columnar is not None and scanner.pending is None:
                 # end the block with the chunk, so the next chunk may be read by columns
                 yield _block(block_offset, position, block_line, out)
                 out = []
                 block_offset, block_line = position, line_no + 1
+    scanner.lines_read = line_no - first_line + 1
     scanner.flush(out)
     if out:
-        yield _block(block_offset, out[-1][0] + len(out[-1][6]) + 1, block_line, out)
+        yield _block(block_offset, max(e[0] + len(e[6]) + 1 for e in out), block_line, out)
 
 
 def _block(offset: int, end_offset: int, first_line: int, entries: list[Entry]) -> Block:

@@ -14,21 +14,23 @@ and answers the two kinds of read:
 The first read of a file builds its index entry (keyed by size and mtime, so an unchanged file is
 never read whole again): its time span, services, and byte offsets of blocks of `BLOCK_RECORDS`
 records with each block's time span, so later reads seek straight to the blocks that overlap the
-window (gzip files, which cannot seek, are read whole). Small files keep their entries in memory
-(bounded by `max_cached_records` across files). `malformed_lines` counts the lines that could not
-be read in every file whose time span meets the window.
+window (compressed files, which cannot seek, are read whole). Small files keep their entries in
+memory (bounded by `max_cached_records` across files). `malformed_lines` counts the lines that
+could not be read in every file whose time span meets the window.
+
+Each file's format is detected from its first lines (or declared: `formats`), and its index
+entry keeps the account of its lines; `input_account()` lists every file read and every file
+skipped with its reason, and the answers carry it (`stats["input"]`, the profile's notes).
 """
 
 from __future__ import annotations
 
-import glob
 import heapq
 import os
-import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -51,8 +53,10 @@ from analyzer.sources.file_scan import (
     entry_record,
     scan,
 )
+from analyzer.sources.formats import FileAccount, FormatRules, InputAccount, ScanCounts
+from analyzer.sources.formats.detect import detect_path
+from analyzer.sources.formats.sniff import compression, discover, open_log
 from analyzer.sources.line_formats import (
-    LOG_SUFFIXES,
     LineContext,
     parse_line,
     service_from_filename,
@@ -61,12 +65,11 @@ from analyzer.sources.records import mapping_id
 
 __all__ = ["BLOCK_RECORDS", "FileSource", "service_from_filename"]
 
-SKIPPED_FILES = {"ground_truth.json"}
+SKIPPED_FILES = {"ground_truth.json": "not a log: the demo generator's ground truth"}
 BLOCK_RECORDS = 1024
 LABEL_FIELDS = ("service", "level", "workspace_id", "model", "request_type", "job", "env")
 MAX_LABEL_VALUES = 1000
 TAIL_PROBE_BYTES = 65_536  # read from the end of a new file to guess the newest line's time
-_ROTATION = re.compile(r"\.\d+$")
 
 
 @dataclass(slots=True)
@@ -90,22 +93,13 @@ class _FileIndex:
     services: set[str] = field(default_factory=set)
     blocks: list[_Block] = field(default_factory=list)
     cached: list[Entry] | None = None  # every entry of a small file
+    account: FileAccount | None = None  # its format and what its lines became
     label_values: dict[str, set[str]] | None = None  # built on first ask
 
     def overlaps(self, window: TimeRange) -> bool:
         if self.first_ts is None or self.last_ts is None:
             return False
         return self.first_ts <= window.end_ns and self.last_ts >= window.start_ns
-
-
-def _is_log_file(path: Path) -> bool:
-    name = path.name
-    if name in SKIPPED_FILES or name.startswith("."):
-        return False
-    if name.endswith(".gz"):
-        name = name[:-3]
-    name = _ROTATION.sub("", name)
-    return name.endswith(LOG_SUFFIXES)
 
 
 def _label_text(value: Any) -> str | None:
@@ -117,7 +111,7 @@ COLUMNAR_MIN_BYTES = 4 << 20  # smaller files are read line by line and kept in 
 
 def _large(path: Path) -> bool:
     try:
-        return path.stat().st_size >= COLUMNAR_MIN_BYTES and not path.name.endswith(".gz")
+        return path.stat().st_size >= COLUMNAR_MIN_BYTES and compression(path) is None
     except OSError:
         return False
 
@@ -210,33 +204,53 @@ class FileSource:
     name = "files"
 
     def __init__(
-        self, path: str, *, clock: str = "latest", max_cached_records: int = 50_000
+        self,
+        path: str,
+        *,
+        clock: str = "latest",
+        max_cached_records: int = 50_000,
+        formats: FormatRules | None = None,
     ) -> None:
         if clock not in ("latest", "wall"):
             raise ValueError("clock must be 'latest' or 'wall'")
         self.path = path
         self.clock = clock
         self.max_cached_records = max_cached_records
+        self.formats = formats or FormatRules()
+        self._skipped: list[tuple[Path, str]] = []
         self._index: dict[Path, _FileIndex] = {}
         self._lock = threading.Lock()
 
     # ----- discovery and index ------------------------------------------------------------
 
     def files(self) -> list[Path]:
-        """The log files the path names today (a directory or glob may gain files)."""
-        root = Path(self.path).expanduser()
-        if root.is_file():
-            return [root]
-        if root.is_dir():
-            found = []
-            for dirpath, dirnames, filenames in os.walk(root):
-                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-                found.extend(Path(dirpath) / f for f in filenames)
-            return sorted(p for p in found if _is_log_file(p))
-        matches = glob.glob(os.path.expanduser(self.path), recursive=True)
-        return sorted(
-            Path(p) for p in matches if Path(p).is_file() and Path(p).name not in SKIPPED_FILES
-        )
+        """The log files the path names today (a directory or glob may gain files); the others
+        are kept, with the reason each is skipped, for `input_account`."""
+        found = discover(self.path, self._has_time, SKIPPED_FILES)
+        self._skipped = found.skipped
+        return found.files
+
+    def _has_time(self, path: Path) -> bool:
+        ctx = self._bare_context(path)
+        if self.formats.rule_for(path, ctx.origin_name) is not None:
+            return True
+        return not detect_path(path, ctx).timeless
+
+    def skipped(self) -> list[dict[str, str]]:
+        """The files the last `files()` left out, each with its reason."""
+        return [{"file": self._origin_name(p), "reason": reason} for p, reason in self._skipped]
+
+    def input_account(self, paths: list[Path] | None = None) -> InputAccount:
+        """Every file read (its format, lines, records, joined and unparsed lines) and every
+        file skipped with its reason; files not read yet are read (and indexed) now."""
+        if paths is None:
+            paths = self.files()
+        accounts = []
+        for path in paths:
+            entry = self._current_index(path) or self._build(path)
+            if entry.account is not None:
+                accounts.append(entry.account)
+        return InputAccount(accounts, self.skipped())
 
     def _origin_name(self, path: Path) -> str:
         root = Path(self.path).expanduser()
@@ -247,12 +261,19 @@ class FileSource:
                 return path.name
         return path.name
 
-    def _context(self, path: Path) -> LineContext:
+    def _bare_context(self, path: Path) -> LineContext:
         stat = path.stat()
-        year = datetime.fromtimestamp(stat.st_mtime, tz=UTC).year
-        return LineContext(
-            service_from_filename(path), self._origin_name(path), year, stat.st_mtime_ns
-        )
+        origin = self._origin_name(path)
+        tz = self.formats.tz(path, origin)
+        year = datetime.fromtimestamp(stat.st_mtime, tz=tz).year
+        return LineContext(service_from_filename(path), origin, year, stat.st_mtime_ns, tz=tz)
+
+    def _context(self, path: Path) -> LineContext:
+        """The file's context with its format: declared for it, or detected from its head."""
+        ctx = self._bare_context(path)
+        rule = self.formats.rule_for(path, ctx.origin_name)
+        ctx.format = rule.bind(ctx) if rule is not None else detect_path(path, ctx)
+        return ctx
 
     def _names(self, path: Path) -> FileNames:
         return FileNames(service_from_filename(path), self._origin_name(path))
@@ -280,10 +301,12 @@ class FileSource:
         end: int | None = None,
         first_line: int = 1,
         columnar: ColumnarRead | None = None,
+        counts: ScanCounts | None = None,
+        ctx: LineContext | None = None,
     ) -> Iterator[Block]:
         return scan(
-            path, self._context(path), start=start, end=end, first_line=first_line,
-            batch=BLOCK_RECORDS, columnar=columnar,
+            path, ctx or self._context(path), start=start, end=end, first_line=first_line,
+            batch=BLOCK_RECORDS, columnar=columnar, counts=counts,
         )
 
     def _indexed(
@@ -292,10 +315,12 @@ class FileSource:
         """The file's blocks, building its index entry `out` as they pass (one full read)."""
         budget = self.max_cached_records - self._cached_total(path)
         cached: list[Entry] | None = [] if budget > 0 else None
-        seekable = not path.name.endswith(".gz")
+        seekable = compression(path) is None
         first_ts = last_ts = None
         records = malformed = 0
-        for block in self._scan(path, columnar=columnar):
+        counts = ScanCounts()
+        ctx = self._context(path)
+        for block in self._scan(path, columnar=columnar, counts=counts, ctx=ctx):
             records += block.records
             malformed += block.malformed
             out.services |= block.services
@@ -320,6 +345,14 @@ class FileSource:
         out.first_ts, out.last_ts = first_ts, last_ts
         out.records, out.malformed = records, malformed
         out.cached = cached
+        assert ctx.format is not None
+        rule = self.formats.rule_for(path, ctx.origin_name)
+        out.account = FileAccount(
+            ctx.origin_name,
+            rule.label if rule is not None else ctx.format.name,
+            counts,
+            ctx.format.notes(),
+        )
         with self._lock:
             self._index[path] = out
 
@@ -372,8 +405,9 @@ class FileSource:
 
     def _newest_in_tail(self, path: Path) -> int | None:
         """The newest time among a file's last lines: what `now_ns` will most likely say once the
-        whole file is read, found without reading it (None for gzip files, which cannot seek)."""
-        if path.name.endswith(".gz"):
+        whole file is read, found without reading it (None for compressed files, which cannot
+        seek)."""
+        if compression(path) is not None:
             return None
         ctx = self._context(path)
         with path.open("rb") as handle:
@@ -403,8 +437,9 @@ class FileSource:
     def _paths_or_fail(self) -> list[Path]:
         paths = self.files()
         if not paths:
+            skipped = "; ".join(f"{s['file']}: {s['reason']}" for s in self.skipped()[:5])
             raise SourceUnavailable(
-                f"no log files found at {self.path}",
+                f"no log files found at {self.path}" + (f" (skipped {skipped})" if skipped else ""),
                 code="NO_LOG_FILES",
                 suggestion="Point --source (or AI_LOGS_SOURCE) at a file, directory or glob of "
                 "*.log / *.jsonl files.",
@@ -473,6 +508,7 @@ class FileSource:
                 "files_read": read_files,
                 "records_parsed": parsed,
                 "matched": collector.matched,
+                "input": self.input_account(paths).to_dict(),
             },
         )
 
@@ -507,7 +543,10 @@ class FileSource:
                 files.append(
                     {"file": names.origin_name, "records": entry.records, "malformed": entry.malformed}
                 )
-        profile, evidence = reader.finish(source=f"files: one pass over {len(files)} file(s)")
+        account = self.input_account(paths)
+        profile, evidence = reader.finish(
+            source=f"files: one pass over {len(files)} file(s)", notes=account.notes()
+        )
         profile.label_values["service"] = sorted(
             {s for p in paths if (e := self._current_index(p)) for s in e.services}
         )
@@ -516,7 +555,12 @@ class FileSource:
             profile=profile,
             evidence=evidence,
             malformed_lines=malformed,
-            stats={"files": len(paths), "files_read": read_files, "files_in_window": files},
+            stats={
+                "files": len(paths),
+                "files_read": read_files,
+                "files_in_window": files,
+                "input": account.to_dict(),
+            },
         )
 
     def count_series(self, query: Query, step_s: int, *, tenant: str | None = None) -> TimeCounts:
@@ -618,7 +662,7 @@ class FileSource:
         """The records of the byte ranges whose line holds one of `needles`, found by a byte
         search instead of reading every line (continuation lines are not joined here)."""
         scanner = LineScanner(self._context(path))
-        with path.open("rb") as handle:
+        with open_log(path) as handle:
             for start, end, first_line in ranges:
                 handle.seek(start)
                 body = handle.read((end if end is not None else 1 << 62) - start)

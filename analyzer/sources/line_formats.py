@@ -1,70 +1,60 @@
-"""Turning one line of a log file into a LogRecord: the formats the file source reads.
+"""Turning one line of a log file into a LogRecord, whatever its format.
 
-Each line is a JSON object, a Docker json-file entry, logfmt, or plain text with a timestamp
-prefix (redis, RFC 3339, syslog, `[timestamp] [level]`); a plain line without a timestamp
-continues the record before it (a stack trace). `parse_line` answers a record, `CONTINUATION`,
-or None for a line that fits no format (counted as malformed by the reader, never fatal).
+The formats themselves live in `analyzer/sources/formats/` (detection, the text formats, the
+JSON ecosystems, declared formats); this module is the glue the file reader and the live tail
+use: the other formats a line is tried against when the file's own format does not read it,
+the records of lines that wrap another line (Docker, CRI, logcli), and `parse_line`, which
+answers a record, `CONTINUATION` (the line belongs to the record before it) or None (a line
+no format reads: counted as unparsed by the reader, never fatal).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from analyzer.model import LogRecord, Severity, instant_ns
-from analyzer.sources.records import TIME_KEYS, parse_logfmt, record_from_mapping
+from analyzer.model import LogRecord, Severity
+from analyzer.sources.formats.context import LineContext
+from analyzer.sources.formats.levels import text_level
+from analyzer.sources.formats.registry import CONTINUATION as CONTINUATION_SHAPE
+from analyzer.sources.formats.registry import text_specs
+from analyzer.sources.formats.structured import (
+    LogfmtFormat,
+    Wrapped,
+    logfmt_mapping,
+    otlp_records,
+    unwrap,
+)
+from analyzer.sources.formats.text import LineFormat, leading_level
+from analyzer.sources.records import record_from_mapping, timestamp_ns
+
+__all__ = [
+    "CONTINUATION",
+    "LOG_SUFFIXES",
+    "LineContext",
+    "OtherFormats",
+    "parse_line",
+    "service_from_filename",
+]
 
 LOG_SUFFIXES = (".log", ".jsonl", ".ndjson", ".json", ".txt")
 MAX_MESSAGE_CHARS = 65_536  # a runaway continuation stops growing here
 DAY_NS = 86_400 * 1_000_000_000
 _ROTATION = re.compile(r"\.\d+$")
-_MONTHS = {
-    m: i + 1
-    for i, m in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-    )
-}
-
-# ----- plain-text prefixes ---------------------------------------------------------------------
-
-_REDIS = re.compile(
-    r"^(?P<pid>\d+):(?P<role>[XCSM]) (?P<day>\d{1,2}) (?P<mon>[A-Za-z]{3}) (?P<year>\d{4}) "
-    r"(?P<clock>\d{2}:\d{2}:\d{2}(?:\.\d+)?) (?P<char>[.\-*#]) (?P<msg>.*)$"
+_COMPRESSION = (".gz", ".xz", ".bz2", ".lzma")
+# file names that say what a file holds, not who wrote it: the directory names the service
+# (/var/log/nginx/access.log -> nginx, /var/log/apt/history.log -> apt)
+_GENERIC_NAMES = frozenset(
+    {
+        "access", "error", "access_log", "error_log", "ssl_access", "ssl_error",
+        "other_vhosts_access", "history", "term", "eipp", "current", "output", "stdout",
+        "stderr", "log", "main", "debug",
+    }
 )
-_REDIS_LEVELS = {".": Severity.DEBUG, "-": Severity.DEBUG, "*": Severity.INFO, "#": Severity.WARN}
-_ISO = re.compile(
-    r"^\[?(?P<ts>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?(?:Z|[+-]\d{2}:?\d{2})?)\]?"
-    r"(?:\s+|$)(?P<rest>.*)$"
-)
-_SYSLOG = re.compile(
-    r"^(?P<mon>[A-Z][a-z]{2}) {1,2}(?P<day>\d{1,2}) (?P<clock>\d{2}:\d{2}:\d{2}) (?P<host>\S+) "
-    r"(?P<prog>[^\s:\[]+)(?:\[(?P<pid>\d+)\])?: ?(?P<msg>.*)$"
-)
-# Apache-style `[Sun Nov 24 08:00:01.123456 2026] [core:error] message`
-_CTIME = re.compile(
-    r"^\[(?:[A-Z][a-z]{2} )?(?P<mon>[A-Z][a-z]{2}) +(?P<day>\d{1,2}) "
-    r"(?P<clock>\d{2}:\d{2}:\d{2}(?:\.\d+)?) (?P<year>\d{4})\]\s*(?P<rest>.*)$"
-)
-_LEVEL_WORDS = (
-    r"trace|debug|dbug|verbose|info|information|notice|warn|warning|wrn|error|err|eror|"
-    r"fatal|critical|crit|panic|severe|emerg|alert"
-)
-# `[error]`, `ERROR:`, `<warn>`, `[core:error]`, `- ERROR -`, `level=error`, at the start
-_LEVEL_PREFIX = re.compile(
-    rf"^(?:-\s+)?[\[(<]?(?:[\w.-]+:)?(?P<level>{_LEVEL_WORDS})[\])>]?(?::|\s+-)?(?:\s+|$)"
-    r"(?P<rest>.*)$",
-    re.IGNORECASE | re.DOTALL,
-)
-# Python logging's `name - LEVEL - message` after the time
-_NAMED_LEVEL = re.compile(rf"^(?P<name>\S+) - (?P<level>{_LEVEL_WORDS}) - (?P<rest>.*)$", re.I)
-
-
-# `key=value` pairs inside a plain message (ids such as correlation_id=req-1)
-_PAIR = re.compile(r'\b([A-Za-z_][\w.]*)=("[^"]*"|[^\s,;]+)')
+# Kubernetes: /var/log/containers/<pod>_<namespace>_<container>-<64 hex>.log
+_K8S_CONTAINER_LOG = re.compile(r"^(?P<pod>[^_]+)_(?P<ns>[^_]+)_(?P<container>.+)-[0-9a-f]{64}$")
 
 
 class _Continuation:
@@ -74,23 +64,15 @@ class _Continuation:
 CONTINUATION = _Continuation()
 
 
-@dataclass(slots=True)
-class LineContext:
-    """What parsing one line needs to know about its file and the line before it."""
-
-    stem: str
-    origin_name: str
-    year: int  # syslog lines have none: the file's mtime gives it
-    mtime_ns: int
-    previous_ts: int | None = None
-    previous_plain: bool = False  # only plain-text records take continuation lines
-
-
 def service_from_filename(path: Path) -> str:
-    """`api.jsonl` -> api, `api.log.1` -> api, `worker.jsonl.gz` -> worker."""
+    """`api.jsonl` -> api, `api.log.1` -> api, `worker.jsonl.gz` -> worker, a Docker
+    `<id>-json.log` -> id, a Kubernetes container log -> its container, `nginx/access.log` ->
+    nginx, `/var/log/pods/<ns>_<pod>_<uid>/<container>/0.log` -> the container."""
     name = path.name
-    if name.endswith(".gz"):
-        name = name[:-3]
+    for suffix in _COMPRESSION:
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+            break
     name = _ROTATION.sub("", name)
     for suffix in LOG_SUFFIXES:
         if name.endswith(suffix):
@@ -98,131 +80,134 @@ def service_from_filename(path: Path) -> str:
             break
     if name.endswith("-json"):  # Docker's <container-id>-json.log
         name = name[:-5]
+    k8s = _K8S_CONTAINER_LOG.match(name)
+    if k8s:
+        return k8s["container"]
+    parent = path.parent.name
+    if name.isdigit() and parent and path.parent.parent.name.count("_") >= 2:
+        return parent  # /var/log/pods/<ns>_<pod>_<uid>/<container>/0.log
+    if name.lower() in _GENERIC_NAMES and parent and parent not in (".", "/", "log", "logs"):
+        return parent
     return name or path.name
 
 
-def _utc_ns(year: int, month: int, day: int, clock: str) -> int:
-    whole, _, fraction = clock.partition(".")
-    hour, minute, second = (int(p) for p in whole.split(":"))
-    moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-    return int(moment.timestamp()) * 1_000_000_000 + int(fraction[:9].ljust(9, "0") or 0)
+# ----- the formats a line is tried against when its file's own does not read it ---------------
 
 
-def _split_level(text: str) -> tuple[Severity | None, str]:
-    if text.startswith("- "):
-        text = text[2:]
-    named = _NAMED_LEVEL.match(text)
-    if named:
-        return Severity.parse(named["level"]), named["rest"]
-    match = _LEVEL_PREFIX.match(text)
-    if match:
-        return Severity.parse(match["level"]), match["rest"]
-    return None, text
+class OtherFormats:
+    """Every known text format and logfmt, bound to one file; the last one that read a line is
+    tried first (a file that mixes two layouts mostly alternates between them). Formats
+    without a time are left out: a line of them inside a timed file continues its record.
 
+    Trying every format on a line none reads costs a few dozen regex matches; after
+    `GIVE_UP` such lines in a row (the messages of a Docker log, the output under an apt
+    header), only every `GIVE_UP`-th line is tried until one is read again."""
 
-def _plain_record(
-    ts: int,
-    level: Severity | None,
-    message: str,
-    ctx: LineContext,
-    raw: str,
-    origin: str,
-    extra: dict[str, Any] | None = None,
-) -> LogRecord:
-    """A plain-text line; trailing `key=value` pairs become fields (ids included)."""
-    pairs = dict(_PAIR.findall(message)) if "=" in message else {}
-    data: dict[str, Any] = {k: v.strip('"') for k, v in pairs.items()}
-    data.update(extra or {})
-    data["message"] = message
-    if level is not None:
-        data["level"] = level.label
-    return record_from_mapping(
-        data, timestamp_ns=ts, default_service=ctx.stem, raw=raw, origin=origin
-    )
+    GIVE_UP = 32
 
+    def __init__(self, ctx: LineContext, exclude: LineFormat | None = None) -> None:
+        self.ctx = ctx
+        self.exclude = getattr(exclude, "name", None)
+        self._formats: list[LineFormat] | None = None
+        self._last = 0
+        self._misses = 0
 
-def _parse_plain(text: str, ctx: LineContext, origin: str) -> LogRecord | None:
-    match = _REDIS.match(text)
-    if match:
-        month = _MONTHS.get(match["mon"].lower())
-        if month:
-            ts = _utc_ns(int(match["year"]), month, int(match["day"]), match["clock"])
-            return _redis_record(match, ts, ctx, text, origin)
-    match = _ISO.match(text)
-    if match:
-        try:
-            ts = instant_ns(match["ts"].replace(",", ".").replace(" ", "T", 1))
-        except ValueError:
+    @property
+    def formats(self) -> list[LineFormat]:
+        if self._formats is None:
+            bound: list[LineFormat] = [
+                spec.bind(self.ctx)
+                for spec in text_specs()
+                if spec.name != self.exclude and not spec.no_time and not spec.wraps
+            ]
+            bound.append(LogfmtFormat(self.ctx))
+            self._formats = bound
+        return self._formats
+
+    def read(self, raw: bytes) -> tuple[LineFormat, tuple[int, str, Severity | None]] | None:
+        misses = self._misses
+        if misses >= self.GIVE_UP and misses % self.GIVE_UP:
+            self._misses += 1
             return None
-        level, rest = _split_level(match["rest"])
-        return _plain_record(ts, level, rest, ctx, text, origin)
-    match = _SYSLOG.match(text)
-    if match:
-        month = _MONTHS.get(match["mon"].lower())
-        if month:
-            ts = _utc_ns(ctx.year, month, int(match["day"]), match["clock"])
-            if ts > ctx.mtime_ns + DAY_NS:
-                # syslog has no year: a date after the file was last written is from last year
-                ts = _utc_ns(ctx.year - 1, month, int(match["day"]), match["clock"])
-            level, rest = _split_level(match["msg"])
-            extra = {"app": match["prog"], "host": match["host"]}
-            if match["pid"]:
-                extra["pid"] = match["pid"]
-            return _plain_record(ts, level, rest, ctx, text, origin, extra)
-    match = _CTIME.match(text)
-    if match:
-        month = _MONTHS.get(match["mon"].lower())
-        if month:
-            ts = _utc_ns(int(match["year"]), month, int(match["day"]), match["clock"])
-            level, rest = _split_level(match["rest"])
-            return _plain_record(ts, level, rest, ctx, text, origin)
-    return None
+        formats = self.formats
+        first = formats[self._last]
+        found = first.summary(raw)
+        if found is not None:
+            self._misses = 0
+            return first, found
+        for i, fmt in enumerate(formats):
+            if i == self._last:
+                continue
+            found = fmt.summary(raw)
+            if found is not None:
+                self._last = i
+                self._misses = 0
+                return fmt, found
+        self._misses += 1
+        return None
 
 
-def _redis_record(
-    match: re.Match[str], ts: int, ctx: LineContext, text: str, origin: str
+def others_of(ctx: LineContext) -> OtherFormats:
+    """The file's other formats, bound once per context."""
+    found = ctx.others
+    if not isinstance(found, OtherFormats):
+        found = ctx.others = OtherFormats(ctx, ctx.format)
+    return found
+
+
+def cri_parts(fmt: LineFormat, raw: bytes) -> tuple[Wrapped, bool] | None:
+    """A CRI line as the line it wraps, and whether it is a partial line (tag P) that the
+    next line completes."""
+    match = fmt.regex.match(raw)  # type: ignore[attr-defined]
+    if match is None:
+        return None
+    inner = (match.group("message") or b"").decode("utf-8", errors="replace")
+    wrapped = Wrapped(inner, match.group("time").decode(), {"stream": match.group("stream").decode()})
+    return wrapped, match.group("tag") == b"P"
+
+
+def lazy_record(
+    fmt: LineFormat, raw: bytes, ts: int, service: str, level: Severity, ctx: LineContext, origin: str
 ) -> LogRecord:
-    return LogRecord(
+    """The record of a line a format's summary read."""
+    data = fmt.fields(raw)
+    data["level"] = level.label
+    data["service"] = service
+    return record_from_mapping(
+        data,
         timestamp_ns=ts,
-        service=ctx.stem,
-        level=_REDIS_LEVELS[match["char"]],
-        message=match["msg"],
-        fields={"pid": match["pid"], "role": match["role"]},
-        raw=text,
+        default_service=ctx.stem,
+        raw=raw.decode("utf-8", errors="replace"),
         origin=origin,
     )
 
 
-def _has_time(data: dict[str, Any]) -> bool:
-    return any(data.get(key) not in (None, "") for key in TIME_KEYS)
+# ----- wrapped lines ---------------------------------------------------------------------------
 
 
-def _from_mapping(
-    data: dict[str, Any], ctx: LineContext, raw: str, origin: str, fallback_ts: int | None
+def _plain_inner(text: str, ts: int, ctx: LineContext, raw: str, origin: str) -> LogRecord:
+    level, skip = leading_level(text.encode())
+    message = text.encode()[skip:].decode("utf-8", errors="replace") if skip else text
+    data: dict[str, Any] = {"message": message}
+    found = level or text_level(message)
+    if found is not None:
+        data["level"] = found.label
+    return record_from_mapping(data, timestamp_ns=ts, default_service=ctx.stem, raw=raw, origin=origin)
+
+
+def wrapped_record(
+    wrapped: Wrapped, ctx: LineContext, raw: str, origin: str, others: OtherFormats | None = None
 ) -> LogRecord | None:
-    """A JSON or logfmt mapping; without a time of its own it takes `fallback_ts`, if any."""
+    """The record of an application's line inside a wrapper: its own time when it has one,
+    else the wrapper's; its own level and service when it says them. None when the wrapper's
+    time cannot be read."""
     try:
-        if _has_time(data):
-            return record_from_mapping(data, default_service=ctx.stem, raw=raw, origin=origin)
+        outer_ts = timestamp_ns(wrapped.time) if wrapped.time not in (None, "") else ctx.previous_ts
     except (ValueError, OverflowError):
         return None
-    if fallback_ts is None:
+    if outer_ts is None:
         return None
-    return record_from_mapping(
-        data, timestamp_ns=fallback_ts, default_service=ctx.stem, raw=raw, origin=origin
-    )
-
-
-def _parse_docker(
-    entry: dict[str, Any], ctx: LineContext, raw: str, origin: str
-) -> LogRecord | None:
-    """Docker json-file: `{"log": "<the app's line>\\n", "stream": ..., "time": ...}`."""
-    try:
-        docker_ts = instant_ns(entry["time"])
-    except (ValueError, OverflowError):
-        return None
-    inner = str(entry["log"]).rstrip("\r\n")
-    attrs = entry.get("attrs") if isinstance(entry.get("attrs"), dict) else {}
+    inner = wrapped.inner
     record: LogRecord | None = None
     stripped = inner.strip()
     if stripped.startswith("{"):
@@ -231,58 +216,108 @@ def _parse_docker(
         except ValueError:
             data = None
         if isinstance(data, dict):
-            record = _from_mapping(data, ctx, raw, origin, docker_ts)
-    if record is None and "=" in inner and not _ISO.match(inner):
-        pairs = parse_logfmt(inner)
-        if pairs and (_has_time(pairs) or "msg" in pairs or "level" in pairs):
-            record = _from_mapping(pairs, ctx, raw, origin, docker_ts)
-    if record is None:
-        record = _parse_plain(inner, ctx, origin)
-        if record is not None:
+            record = _mapping_record(data, ctx, raw, origin, outer_ts)
+    if record is None and "=" in inner:
+        pairs = logfmt_mapping(stripped)
+        if pairs is not None and not re.match(r"\[?\d{4}-\d\d-\d\d", stripped):
+            record = _mapping_record(pairs, ctx, raw, origin, outer_ts)
+    if record is None and stripped:
+        found = (others or others_of(ctx)).read(inner.encode())
+        if found is not None:
+            fmt, (ts, service, level) = found
+            record = lazy_record(fmt, inner.encode(), ts, service, level or Severity.INFO, ctx, origin)
             record.raw = raw
     if record is None:
-        level, rest = _split_level(inner)
-        record = _plain_record(docker_ts, level, rest, ctx, raw, origin)
-    record.fields.setdefault("stream", entry.get("stream"))
-    name = attrs.get("tag") or attrs.get("name")
-    if name and record.service == ctx.stem:
-        record.service = str(name)
+        record = _plain_inner(inner, outer_ts, ctx, raw, origin)
+    for key, value in wrapped.fields.items():
+        if value not in (None, "", {}):
+            record.fields.setdefault(key, value)
+    if wrapped.service and record.service == ctx.stem:
+        record.service = wrapped.service
     return record
 
 
+def _mapping_record(
+    data: dict[str, Any], ctx: LineContext, raw: str, origin: str, fallback_ts: int | None
+) -> LogRecord | None:
+    """A JSON or logfmt mapping; without a time of its own it takes `fallback_ts`, if any."""
+    try:
+        record = record_from_mapping(data, default_service=ctx.stem, raw=raw, origin=origin)
+    except (ValueError, OverflowError):
+        return None
+    if record.timestamp_ns == 0:
+        if fallback_ts is None:
+            return None
+        record.timestamp_ns = fallback_ts
+    return record
+
+
+def json_records(data: dict[str, Any], ctx: LineContext, raw: str, origin: str) -> list[LogRecord]:
+    """The records of one JSON line: a wrapped line, the records of an OTLP batch, or the
+    mapping itself (without a time it takes the time of the record before it)."""
+    wrapped = unwrap(data)
+    if wrapped is not None:
+        record = wrapped_record(wrapped, ctx, raw, origin)
+        return [record] if record is not None else []
+    if "resourceLogs" in data:
+        out = []
+        for flat in otlp_records(data):
+            record = _mapping_record(flat, ctx, raw, origin, ctx.previous_ts)
+            if record is not None:
+                out.append(record)
+        return out
+    record = _mapping_record(data, ctx, raw, origin, ctx.previous_ts)
+    return [record] if record is not None else []
+
+
+# ----- one line --------------------------------------------------------------------------------
+
+
 def parse_line(text: str, ctx: LineContext, origin: str) -> LogRecord | _Continuation | None:
-    """One line: a record, `CONTINUATION` of the previous record, or None when malformed."""
-    result, plain = _parse_line(text, ctx, origin)
+    """One line: a record, `CONTINUATION` of the previous record, or None when no format reads
+    it. The file's format (`ctx.format`) is tried first, then the others; a line no format
+    reads continues a text record before it."""
+    result, takes_more = _parse_line(text, ctx, origin)
     if isinstance(result, LogRecord):
         ctx.previous_ts = result.timestamp_ns
-        ctx.previous_plain = plain
+        ctx.previous_plain = takes_more
     return result
 
 
-def _parse_line(
-    text: str, ctx: LineContext, origin: str
-) -> tuple[LogRecord | _Continuation | None, bool]:
-    """The parsed line, and whether it was a plain-text record (which takes continuations)."""
+def _parse_line(text: str, ctx: LineContext, origin: str) -> tuple[LogRecord | _Continuation | None, bool]:
     stripped = text.strip()
+    if not stripped:
+        return (CONTINUATION if ctx.previous_plain else None), False
+    raw = text.encode("utf-8", errors="replace")
     if stripped.startswith("{"):
         try:
             data = json.loads(stripped)
         except ValueError:
             data = None
         if isinstance(data, dict):
-            if isinstance(data.get("log"), str) and "time" in data:
-                return _parse_docker(data, ctx, text, origin), False
-            return _from_mapping(data, ctx, text, origin, ctx.previous_ts), False
-        return (CONTINUATION if ctx.previous_plain else None), False
-    record = _parse_plain(text, ctx, origin)
-    if record is not None:
-        return record, True
-    if "=" in stripped:
-        pairs = parse_logfmt(stripped)
-        if pairs and (_has_time(pairs) or "msg" in pairs or "level" in pairs):
-            record = _from_mapping(pairs, ctx, text, origin, ctx.previous_ts)
-            if record is not None:
-                return record, False
+            found = json_records(data, ctx, text, origin)
+            return (found[0] if found else None), bool(found) and unwrap(data) is not None
+    fmt = ctx.format
+    if fmt is not None and fmt.wraps:
+        parts = cri_parts(fmt, raw)
+        if parts is not None:
+            if ctx.previous_plain and CONTINUATION_SHAPE.match(parts[0].inner.encode()):
+                return CONTINUATION, True
+            return wrapped_record(parts[0], ctx, text, origin), True
+    elif fmt is not None and not getattr(fmt, "json", False):
+        if ctx.previous_plain and CONTINUATION_SHAPE.match(raw) and not fmt.timeless:
+            return CONTINUATION, True
+        summary = fmt.summary(raw)
+        if summary is not None and not fmt.wraps:
+            ts, service, level = summary
+            return lazy_record(fmt, raw, ts, service, level or Severity.INFO, ctx, origin), True
+        if fmt.strict:
+            return (CONTINUATION if ctx.previous_plain else None), False
+    if ctx.previous_plain and CONTINUATION_SHAPE.match(raw):
+        return CONTINUATION, True
+    found = others_of(ctx).read(raw)
+    if found is not None:
+        other, (ts, service, level) = found
+        record = lazy_record(other, raw, ts, service, level or Severity.INFO, ctx, origin)
+        return record, not isinstance(other, LogfmtFormat)
     return (CONTINUATION if ctx.previous_plain else None), False
-
-

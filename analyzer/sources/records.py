@@ -1,7 +1,15 @@
 """Turning a parsed log line (a flat mapping) into a LogRecord.
 
 Loki and file sources both end here, so field aliases (`lvl`, `severity`, `msg`, `@timestamp`,
-`trace_id`, ...) are understood the same way whichever source read the line.
+`trace_id`, ...) are understood the same way whichever source read the line. The aliases cover
+the JSON of the common ecosystems: Loki/Promtail and logcli, Docker, ECS / Elastic (`log.level`,
+`service.name`, nested or dotted), the OpenTelemetry log data model (`severity_text`,
+`SeverityNumber`, `body`, `resource`), Bunyan and pino (numeric levels, `name`), structlog
+(`event`), GCP (`severity`, `textPayload`, `jsonPayload`, `resource.labels`), AWS Lambda and
+CloudWatch, journald's JSON export (`MESSAGE`, `PRIORITY`, `SYSLOG_IDENTIFIER`,
+`__REALTIME_TIMESTAMP`) and GELF (`short_message`). Where a line names no level, the level is
+found as Loki's `detected_level` finds it (see `formats/levels.py`): an HTTP status, then the
+words of the message.
 """
 
 from __future__ import annotations
@@ -13,11 +21,84 @@ from datetime import UTC, datetime
 from typing import Any
 
 from analyzer.model import LogRecord, Severity, instant_ns
+from analyzer.sources.formats.levels import numeric_level, status_level, text_level
 
-LEVEL_KEYS = ("level", "lvl", "severity", "log_level", "loglevel", "levelname", "detected_level")
-MESSAGE_KEYS = ("message", "msg", "log", "text", "event")
-TIME_KEYS = ("timestamp", "time", "ts", "@timestamp", "datetime", "date")
-SERVICE_KEYS = ("service", "service_name", "container", "container_name", "app", "job")
+LEVEL_KEYS = (
+    "level",
+    "lvl",
+    "severity",
+    "log_level",
+    "loglevel",
+    "levelname",
+    "detected_level",
+    # Loki's `DefaultAllowedLevelFields` and the other ecosystems' spellings
+    "log.level",
+    "severity_text",
+    "SeverityText",
+    "severityText",
+    "LEVEL",
+    "Level",
+    "SEVERITY",
+    "Severity",
+    "LVL",
+    "Lvl",
+    "Severity_Text",
+    "SEVERITY_TEXT",
+    "level_name",
+    "PRIORITY",
+    "syslog.severity",
+)
+NUMERIC_LEVEL_KEYS = ("severity_number", "SeverityNumber", "severityNumber")
+MESSAGE_KEYS = (
+    "message",
+    "msg",
+    "log",
+    "text",
+    "event",
+    "MESSAGE",
+    "body",
+    "Body",
+    "short_message",
+    "textPayload",
+    "full_message",
+)
+TIME_KEYS = (
+    "timestamp",
+    "time",
+    "ts",
+    "@timestamp",
+    "datetime",
+    "date",
+    "Timestamp",
+    "timeUnixNano",
+    "time_unix_nano",
+    "TimeUnixNano",
+    "__REALTIME_TIMESTAMP",
+    "_SOURCE_REALTIME_TIMESTAMP",
+    "asctime",
+    "eventTime",
+    "created",
+    "observedTimeUnixNano",
+    "ObservedTimestamp",
+)
+SERVICE_KEYS = (
+    "service",
+    "service_name",
+    "container",
+    "container_name",
+    "app",
+    "job",
+    "service.name",
+    "serviceName",
+    "application",
+    "app_name",
+    "SYSLOG_IDENTIFIER",
+    "_COMM",
+    "_SYSTEMD_UNIT",
+    "kubernetes.container_name",
+    "logGroup",
+)
+STATUS_KEYS = ("status", "status_code", "http.response.status_code", "statusCode")
 ID_ALIASES = {
     "correlation_id": (
         "correlation_id",
@@ -33,6 +114,24 @@ ID_ALIASES = {
 }
 # Loki adds these beside a line; they are not the application's own fields
 LOKI_DERIVED = {"detected_level", "service_name"}
+# nested objects that hold a level, a service or a message (ECS, OpenTelemetry, GCP, fluent-bit)
+_NESTED_LEVEL = (("log", "level"), ("attributes", "level"))
+_NESTED_SERVICE = (
+    ("service", "name"),
+    ("resource", "service.name"),
+    ("Resource", "service.name"),
+    ("resource", "attributes", "service.name"),
+    ("resource", "labels", "service_name"),
+    ("resource", "labels", "container_name"),
+    ("resource", "labels", "function_name"),
+    ("resource", "labels", "module_id"),
+    ("kubernetes", "container_name"),
+    ("kubernetes", "labels", "app"),
+    ("labels", "service"),
+    ("labels", "app"),
+)
+_NESTED_MESSAGE = (("jsonPayload", "message"), ("protoPayload", "status", "message"))
+_NESTED_STATUS = (("httpRequest", "status"), ("http", "response", "status_code"))
 
 _LOGFMT = re.compile(r'([\w.@/-]+)=("(?:[^"\\]|\\.)*"|\S*)')
 
@@ -180,12 +279,32 @@ def _rfc3339_utc_ns(text: str) -> int | None:
     return second * 1_000_000_000 + int(digits) * _FRACTION_SCALE[size - 21]
 
 
+def epoch_number_ns(number: int) -> int:
+    """An integer epoch in ns, us, ms or s (by its size, as `parse_instant` reads a number),
+    in nanoseconds, exactly."""
+    if number > 10**17:
+        return number
+    if number > 10**14:
+        return number * 1000
+    if number > 10**11:
+        return number * 1_000_000
+    return number * 1_000_000_000
+
+
 def timestamp_ns(value: Any) -> int:
-    """`instant_ns` with a fast path for the RFC 3339 UTC form most loggers write."""
+    """`instant_ns` with fast paths for the RFC 3339 UTC form most loggers write and for
+    integer epochs."""
     if type(value) is str:
         fast = _rfc3339_utc_ns(value)
         if fast is not None:
             return fast
+    elif type(value) is int and value >= 0:
+        return epoch_number_ns(value)
+    elif isinstance(value, dict):
+        if "$date" in value:  # MongoDB extended JSON
+            return timestamp_ns(value["$date"])
+        if "seconds" in value:  # protobuf JSON (GCP): {"seconds": ..., "nanos": ...}
+            return int(value["seconds"]) * 1_000_000_000 + int(value.get("nanos") or 0)
     return instant_ns(value)
 
 
@@ -211,11 +330,126 @@ def severity_of(value: Any) -> Severity:
     return Severity.parse(value, default=Severity.INFO)
 
 
+def _path(data: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    """`data[a][b]...`, None when some step is missing or no object (checked cheaply first:
+    most lines hold none of the objects looked into)."""
+    value: Any = data.get(path[0])
+    if value is None:
+        return None
+    for key in path[1:]:
+        if type(value) is not dict:
+            return None
+        value = value.get(key)
+    return value
+
+
+def _scalar(value: Any) -> bool:
+    return value is not None and value != "" and type(value) not in (dict, list)
+
+
+def level_value(key: str, value: Any) -> Severity:
+    """A level field's value: a word, or a number on the scale its key says."""
+    if type(value) is str:
+        if value.isdigit():
+            return numeric_level(key, int(value))
+        return severity_of(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return numeric_level(key, int(value))
+    return severity_of(str(value))
+
+
+def mapping_level(data: Mapping[str, Any]) -> Severity | None:
+    """The level a mapping states: its level fields (flat, then nested), the OpenTelemetry
+    severity number, then an HTTP status; None when it states none."""
+    get = data.get
+    for key in LEVEL_KEYS:
+        value = get(key)
+        if value is not None and value != "":
+            if type(value) is str:
+                return severity_of(value) if not value.isdigit() else numeric_level(key, int(value))
+            if _scalar(value):
+                return level_value(key, value)
+    for key in NUMERIC_LEVEL_KEYS:
+        value = get(key)
+        if _scalar(value):
+            return level_value(key, value)
+    for path in _NESTED_LEVEL:
+        value = _path(data, path)
+        if _scalar(value):
+            return level_value(path[-1], value)
+    for key in STATUS_KEYS:
+        value = get(key)
+        status = _as_int(value) if _scalar(value) else None
+        if status is not None and 100 <= status <= 599:
+            return status_level(status)
+    for path in _NESTED_STATUS:
+        status = _as_int(_path(data, path))
+        if status is not None and 100 <= status <= 599:
+            return status_level(status)
+    return None
+
+
+def mapping_message(data: Mapping[str, Any]) -> str | None:
+    """The message: the first message field that holds text (an OpenTelemetry body's
+    `stringValue`, journald's byte arrays decoded), else a nested one (GCP `jsonPayload`)."""
+    get = data.get
+    for key in MESSAGE_KEYS:
+        value = get(key)
+        if value is None or value == "":
+            continue
+        if type(value) is str:
+            return value
+        if isinstance(value, dict):
+            inner = value.get("stringValue")
+            if isinstance(inner, str):
+                return inner
+            continue
+        if isinstance(value, list) and value and all(type(x) is int for x in value):
+            return bytes(x & 0xFF for x in value).decode("utf-8", errors="replace")
+        if isinstance(value, int | float | bool):
+            return str(value)
+    for path in _NESTED_MESSAGE:
+        value = _path(data, path)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _detected_level(data: Mapping[str, Any]) -> Severity:
+    """`mapping_level`, else the words of the message (Loki's detection), else info."""
+    found = mapping_level(data)
+    if found is not None:
+        return found
+    message = mapping_message(data)
+    if message:
+        return text_level(message) or Severity.INFO
+    return Severity.INFO
+
+
 def mapping_service(
     data: Mapping[str, Any], labels: Mapping[str, Any] | None = None, default: str = "unknown"
 ) -> str:
-    found = _first(data, SERVICE_KEYS) or (_first(labels, SERVICE_KEYS) if labels else None)
+    found = _service_field(data)
+    if found is None and labels:
+        found = _first(labels, SERVICE_KEYS)
     return str(found or default)
+
+
+def _service_field(data: Mapping[str, Any]) -> Any:
+    """The service a mapping names: flat keys, nested objects, Bunyan/pino's `name`."""
+    get = data.get
+    for key in SERVICE_KEYS:
+        value = get(key)
+        if _scalar(value):
+            return value
+    for path in _NESTED_SERVICE:
+        value = _path(data, path)
+        if _scalar(value):
+            return value
+    name = get("name")
+    if type(name) is str and name and "hostname" in data and "pid" in data:
+        return name  # Bunyan always writes name, hostname and pid; pino when named
+    return None
 
 
 def mapping_summary(
@@ -231,23 +465,28 @@ def mapping_summary(
         if stamp is not None and stamp != "":
             stamp_ns = _rfc3339_utc_ns(stamp) if type(stamp) is str else None
             if stamp_ns is None:
-                stamp_ns = instant_ns(stamp)
+                stamp_ns = timestamp_ns(stamp)
             break
     service = default_service
     for key in SERVICE_KEYS:
         found = get(key)
-        if found is not None and found != "":
-            if found:
-                service = found if type(found) is str else str(found)
-            break
-    level = None
-    for key in LEVEL_KEYS:
-        level = get(key)
-        if level is not None and level != "":
+        if found is not None and found != "" and type(found) is str:
+            service = found
             break
     else:
-        level = None
-    return stamp_ns, service, severity_of(level)
+        found = _service_field(data)
+        if found is not None:
+            service = found if type(found) is str else str(found)
+    level = None
+    for key in LEVEL_KEYS:
+        value = get(key)
+        if value is not None and value != "":
+            if type(value) is str and not value.isdigit():
+                level = severity_of(value)
+            elif type(value) is int:
+                level = numeric_level(key, value)
+            break
+    return stamp_ns, service, level if level is not None else _detected_level(data)
 
 
 def mapping_id(data: Mapping[str, Any], name: str) -> str | None:
@@ -256,6 +495,7 @@ def mapping_id(data: Mapping[str, Any], name: str) -> str | None:
 
 
 _RESERVED = frozenset(TIME_KEYS) | frozenset(MESSAGE_KEYS) | {"level", "service"}
+_MESSAGE_KEY_SET = frozenset(MESSAGE_KEYS)
 
 
 def record_from_mapping(
@@ -277,11 +517,20 @@ def record_from_mapping(
         labels = {}
         merged = data
     service = mapping_service(data, labels, default_service)
-    level = severity_of(_first(merged, LEVEL_KEYS))
-    message = _first(data, MESSAGE_KEYS)
+    level = mapping_level(data)
+    if level is None and labels:
+        level = mapping_level(labels)
+    if level is None:
+        level = _detected_level(data)
+    message = mapping_message(data)
     if message is None:
-        message = raw or json.dumps(dict(data), sort_keys=True)
-    fields = {k: v for k, v in data.items() if k not in _RESERVED}
+        message = raw or json.dumps(dict(data), sort_keys=True, default=str)
+    # a message key that holds an object (ECS `log`, `event`) is a field, not the message
+    fields = {
+        k: v
+        for k, v in data.items()
+        if k not in _RESERVED or (k in _MESSAGE_KEY_SET and isinstance(v, dict))
+    }
     get = data.get
     status = _as_int(get("status_code") or get("status"))
     success = _as_bool(get("success"))

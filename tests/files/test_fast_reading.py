@@ -162,3 +162,46 @@ def test_label_values_keep_numbers_and_booleans_apart(tmp_path: Path) -> None:
     ]
     path = write_jsonl(tmp_path / "api.jsonl", rows)
     assert FileSource(str(path)).label_values("job") == ["1", "1.0", "True"]
+
+
+FAST_PATH_LINES = [
+    # pino: integer epoch ms and numeric levels
+    {"level": 30, "time": 1531171074631, "msg": "hello", "pid": 1},
+    {"level": 50, "time": 1531171075000, "msg": "failed", "pid": 1},
+    {"level": 60, "time": 1531171076000, "msg": "dead", "pid": 1, "extra": {"level": 10}},
+    # levels written as numbers in strings, on their key's scale
+    {"time": "2026-11-24T08:00:00Z", "level": "50", "msg": "pino in a string"},
+    {"time": "2026-11-24T08:00:00Z", "level": "warn", "msg": "words"},
+    # a service named only in an object, or by Bunyan's name beside hostname and pid
+    {"time": "2026-11-24T08:00:00Z", "level": "info", "msg": "x", "resource": {"service.name": "cart"}},
+    {"time": "2026-11-24T08:00:00Z", "level": "info", "msg": "x", "name": "b", "hostname": "h", "pid": 2},
+    {"time": "2026-11-24T08:00:00Z", "level": "info", "msg": "x", "kubernetes": {"container_name": "web"}},
+    # a float epoch is left to the parser
+    {"ts": 1795507203.5, "level": 30, "msg": "zap-like"},
+]
+
+
+@pytest.mark.parametrize("first", [0, 3])
+def test_the_json_fast_path_reads_each_line_as_the_parser_does(tmp_path: Path, first: int) -> None:
+    from analyzer.sources.file_scan import JsonLayout, fast_summary
+    from analyzer.sources.records import mapping_summary
+
+    rows = FAST_PATH_LINES[first:] + FAST_PATH_LINES[:first]
+    layout = JsonLayout.learn(rows[0], json.dumps(rows[0], separators=(",", ":")).encode())
+    assert layout is not None
+    read_fast = 0
+    for row in rows:
+        raw = json.dumps(row, separators=(",", ":")).encode()
+        fast = fast_summary(layout, raw, "stem")
+        if fast is not None:
+            read_fast += 1
+            assert fast == mapping_summary(row, "stem"), row
+    assert read_fast >= 2
+
+
+def test_pino_lines_keep_their_millisecond_times_and_levels(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "api.jsonl", FAST_PATH_LINES[:3])
+    records = FileSource(str(path)).fetch(Query(start="2018-07-09T00:00:00Z", end="2018-07-10T00:00:00Z")).records
+    assert [(r.timestamp_ns, r.level.label) for r in records] == [
+        (1531171074631000000, "info"), (1531171075000000000, "error"), (1531171076000000000, "fatal"),
+    ]

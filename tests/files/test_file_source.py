@@ -188,7 +188,8 @@ def test_syslog_dates_after_the_mtime_belong_to_the_year_before(mixed: Path) -> 
 def test_apache_style_bracketed_ctime(records: dict[str, LogRecord]) -> None:
     line = records["apache.log:1"]
     assert line.timestamp_ns == instant_ns("2026-11-24T08:06:00.123456Z")
-    assert line.level is Severity.ERROR and line.message.startswith("[pid 42] AH00124")
+    assert line.level is Severity.ERROR and line.message.startswith("AH00124")
+    assert (line.fields["module"], line.fields["pid"]) == ("core", "42")
 
 
 # ----- malformed lines -----------------------------------------------------------------------

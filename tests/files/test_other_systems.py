@@ -1,0 +1,96 @@
+"""Systems the readers were not tuned on: the other Loghub systems, written from the header
+layouts of the Loghub benchmark settings (logpai/logparser), and other everyday servers. Each
+file is detected alone, and every line gets its time and, where the line says one, its level."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from analyzer.model import Query, Severity, instant_ns
+from analyzer.sources.files import FileSource
+
+EVERYTHING = Query(start="1970-01-01T00:00:00Z", end="2100-01-01T00:00:00Z")
+CHANGED = datetime(2026, 12, 1, tzinfo=UTC)
+
+SYSTEMS = {
+    # <Date> <Time>  <Pid>  <Tid> <Level> <Component>: <Content>
+    "Android": (
+        "03-17 16:13:38.811  1702  2395 D WindowManager: printFreezingDisplayLogsopening app wtoken\n"
+        "03-17 16:13:38.859  1702  8671 E PowerManagerService: release:lock=233570404, flg=0x0\n",
+        [("2026-03-17T16:13:38.811Z", Severity.DEBUG), ("2026-03-17T16:13:38.859Z", Severity.ERROR)],
+    ),
+    # <Date> <Time> <Level> \[<Process>\] <Component>: <Content>
+    "Hadoop": (
+        "2015-10-18 18:01:47,978 INFO [main] org.apache.hadoop.mapreduce.v2.app.MRAppMaster: Created MRAppMaster\n"
+        "2015-10-18 18:01:48,963 WARN [main] org.apache.hadoop.util.NativeCodeLoader: Unable to load native-hadoop library\n",
+        [("2015-10-18T18:01:47.978Z", Severity.INFO), ("2015-10-18T18:01:48.963Z", Severity.WARN)],
+    ),
+    # <Month>  <Date> <Time> <User> <Component>\[<PID>\]( \(<Address>\))?: <Content>
+    "Mac": (
+        "Jul  1 09:00:55 calvisitor-10-105-160-95 kernel[0]: IOThunderboltSwitch<0>(0x0)::listenerCallback\n"
+        "Jul  1 09:01:05 calvisitor-10-105-160-95 com.apple.CDScheduler[43]: Thermal pressure state: 1\n",
+        [("2026-07-01T09:00:55Z", Severity.INFO), ("2026-07-01T09:01:05Z", Severity.INFO)],
+    ),
+    # <Logrecord> <Date> <Time> <Pid> <Level> <Component> \[<ADDR>\] <Content>
+    "OpenStack": (
+        "nova-api.log.1.2017-05-16_13:53:08 2017-05-16 00:00:00.008 25746 INFO nova.osapi_compute.wsgi.server "
+        '[req-38101a0b-2096-447d-96ea-a692162415ae 113d3a99c3da401fbd62cc2caa5b96d2 - - -] 10.11.10.1 "GET /v2/servers/detail HTTP/1.1" status: 200\n'
+        "nova-compute.log.1.2017-05-16_13:55:31 2017-05-16 00:00:04.500 2931 ERROR nova.compute.manager "
+        "[req-3ea4052c-895d-4b64-9e2d-04d64c4d94ab - - - - -] [instance: b9000564] Instance failed to spawn\n",
+        [("2017-05-16T00:00:00.008Z", Severity.INFO), ("2017-05-16T00:00:04.5Z", Severity.ERROR)],
+    ),
+    # <Date> <Time> <Level> <Component>: <Content>
+    "Spark": (
+        "17/06/09 20:10:40 INFO executor.CoarseGrainedExecutorBackend: Registered signal handlers for [TERM, HUP, INT]\n"
+        "17/06/09 20:11:11 ERROR executor.Executor: Exception in task 0.0 in stage 1.0\n",
+        [("2017-06-09T20:10:40Z", Severity.INFO), ("2017-06-09T20:11:11Z", Severity.ERROR)],
+    ),
+    # <Label> <Timestamp> <Date> <User> <Month> <Day> <Time> <Location> <Component>(\[<PID>\])?: <Content>
+    "Thunderbird": (
+        "- 1131566461 2005.11.09 dn228 Nov 9 12:01:01 dn228/dn228 crond(pam_unix)[2915]: session closed for user root\n"
+        "- 1131566462 2005.11.09 tbird-admin1 Nov 9 12:01:02 local@tbird-admin1 postfix/postdrop[10896]: warning: unable to look up public/pickup\n",
+        [("2005-11-09T20:01:01Z", Severity.INFO), ("2005-11-09T20:01:02Z", Severity.WARN)],
+    ),
+    # <Date> <Time>, <Level>                  <Component>    <Content>
+    "Windows": (
+        "2016-09-28 04:30:30, Info                  CBS    Loaded Servicing Stack v6.1.7601.23505\n"
+        "2016-09-28 04:30:31, Error                 CSI    00000001@2016/9/27:20:30:31.455 Failed to open file\n",
+        [("2016-09-28T04:30:30Z", Severity.INFO), ("2016-09-28T04:30:31Z", Severity.ERROR)],
+    ),
+    # <Date> <Time> - <Level>  \[<Node>:<Component>@<Id>\] - <Content>
+    "Zookeeper": (
+        "2015-07-29 17:41:44,747 - INFO  [QuorumPeer[myid=1]/0:0:0:0:0:0:0:0:2181:FastLeaderElection@774] - Notification time out: 3200\n"
+        "2015-07-29 19:04:12,394 - WARN  [RecvWorker:188978561024:QuorumCnxManager$RecvWorker@765] - Interrupting SendWorker\n",
+        [("2015-07-29T17:41:44.747Z", Severity.INFO), ("2015-07-29T19:04:12.394Z", Severity.WARN)],
+    ),
+    # PostgreSQL's default log_line_prefix '%m [%p] '
+    "PostgreSQL": (
+        "2024-05-01 10:00:00.123 UTC [12345] LOG:  database system is ready to accept connections\n"
+        '2024-05-01 10:00:05.000 UTC [12377] ERROR:  relation "orders" does not exist at character 15\n',
+        [("2024-05-01T10:00:00.123Z", Severity.INFO), ("2024-05-01T10:00:05Z", Severity.ERROR)],
+    ),
+    # MySQL 8 error log
+    "MySQL": (
+        "2024-05-01T10:00:00.123456Z 0 [System] [MY-010116] [Server] /usr/sbin/mysqld (mysqld 8.0.36) starting as process 1\n"
+        "2024-05-01T10:00:01.000001Z 0 [Warning] [MY-010068] [Server] CA certificate ca.pem is self signed.\n",
+        [("2024-05-01T10:00:00.123456Z", Severity.INFO), ("2024-05-01T10:00:01.000001Z", Severity.WARN)],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", SYSTEMS)
+def test_a_system_not_tuned_on_reads_with_its_times_and_levels(tmp_path: Path, name: str) -> None:
+    text, expected = SYSTEMS[name]
+    path = tmp_path / f"{name}.log"
+    path.write_text(text)
+    os.utime(path, (CHANGED.timestamp(), CHANGED.timestamp()))
+    source = FileSource(str(path))
+    records = sorted(source.fetch(EVERYTHING).records, key=lambda r: r.origin)
+    assert [(r.timestamp_ns, r.level) for r in records] == [
+        (instant_ns(time), level) for time, level in expected
+    ]
+    assert source.input_account().files[0].counts.unparsed == 0
