@@ -219,6 +219,7 @@ class FileSource:
         self.formats = formats or FormatRules()
         self._skipped: list[tuple[Path, str]] = []
         self._index: dict[Path, _FileIndex] = {}
+        self._tails: dict[Path, tuple[int, int, int | None]] = {}  # (size, mtime, newest time)
         self._lock = threading.Lock()
 
     # ----- discovery and index ------------------------------------------------------------
@@ -409,6 +410,13 @@ class FileSource:
         seek)."""
         if compression(path) is not None:
             return None
+        try:
+            stat = path.stat()
+        except OSError:
+            return None
+        known = self._tails.get(path)
+        if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns):
+            return known[2]
         ctx = self._context(path)
         with path.open("rb") as handle:
             size = handle.seek(0, os.SEEK_END)
@@ -422,6 +430,7 @@ class FileSource:
             parsed = parse_line(line.decode("utf-8", errors="replace"), ctx, "")
             if isinstance(parsed, LogRecord):
                 newest = parsed.timestamp_ns if newest is None else max(newest, parsed.timestamp_ns)
+        self._tails[path] = (stat.st_size, stat.st_mtime_ns, newest)
         return newest
 
     def _likely_now(self, paths: list[Path]) -> int:
