@@ -202,7 +202,9 @@ def correlation_graph(
                 "failing_hop": result.get("failing_hop"),
                 "nodes": [
                     {"id": n["id"], "errors": n["errors"], "lines": n["lines"], "status": n["status"],
-                     "inferred": n.get("inferred", False), "blamed_by": n.get("blamed_by", [])}
+                     "inferred": n.get("inferred", False), "blamed_by": n.get("blamed_by", []),
+                     **({"silent": True, "named_by_errors": n.get("named_by_errors", 0)}
+                        if n.get("silent") else {})}
                     for n in flow["nodes"]
                 ],
                 "edges": [
@@ -231,14 +233,25 @@ def first_failing_request(
 
 
 def co_occurrence_graph(records: list[LogRecord], bucket_seconds: int = 60) -> dict[str, Any]:
+    """Services whose errors fall in the same minute, from the first to fail to the later ones,
+    plus the dependencies with no logs of their own that the error lines name (`redis:6379`),
+    each drawn from the services that name it."""
+    from analyzer.analysis.dependencies import named_services
+
     errors = [r for r in records if r.is_error]
     first_error: dict[str, int] = {}
     buckets: dict[int, set[str]] = defaultdict(set)
     counts: Counter[str] = Counter()
+    logging = {r.service for r in records}
+    named: dict[str, Counter[str]] = defaultdict(Counter)  # silent dependency -> callers' lines
     for r in errors:
         first_error[r.service] = min(r.timestamp_ns, first_error.get(r.service, r.timestamp_ns))
         buckets[r.timestamp_ns // (bucket_seconds * NS_PER_SECOND)].add(r.service)
         counts[r.service] += 1
+        for peer in named_services(r.message, r.fields, logging):
+            if peer not in logging:
+                named[peer][r.service] += 1
+                first_error[peer] = min(r.timestamp_ns, first_error.get(peer, r.timestamp_ns))
     pairs: Counter[tuple[str, str]] = Counter()
     for names in buckets.values():
         ordered = sorted(names, key=lambda s: (first_error[s], s))
@@ -246,14 +259,24 @@ def co_occurrence_graph(records: list[LogRecord], bucket_seconds: int = 60) -> d
             for b in ordered[i + 1 :]:
                 pairs[(a, b)] += 1
     nodes = sorted(counts, key=lambda s: (first_error[s], s))
+    silent = sorted(named, key=lambda s: (first_error[s], s))
+    graph_nodes = [{"id": s, "errors": counts[s], "lines": counts[s], "status": "error"} for s in nodes]
+    graph_nodes += [
+        {"id": s, "errors": 0, "lines": 0, "status": "unreachable", "inferred": True, "silent": True,
+         "named_by_errors": sum(named[s].values()), "blamed_by": sorted(named[s])}
+        for s in silent
+    ]
+    edges = [{"source": a, "target": b, "failed": True, "weight": n} for (a, b), n in sorted(pairs.items())]
+    edges += [
+        {"source": caller, "target": s, "failed": True, "weight": n}
+        for s in silent for caller, n in sorted(named[s].items())
+    ]
     return {
         "kind": "co_occurrence",
         "correlation_id": None,
-        "failing_hop": nodes[0] if nodes else None,  # the first to fail
-        "nodes": [{"id": s, "errors": counts[s], "lines": counts[s], "status": "error"} for s in nodes],
-        "edges": [
-            {"source": a, "target": b, "failed": True, "weight": n} for (a, b), n in sorted(pairs.items())
-        ],
+        "failing_hop": (silent or nodes)[0] if nodes or silent else None,  # what failed first
+        "nodes": graph_nodes,
+        "edges": edges,
     }
 
 

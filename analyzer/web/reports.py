@@ -50,7 +50,7 @@ PALETTE = ("#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#1
 HEALTH = {
     "ok": ("#2e7d32", "healthy"),
     "error": ("#c62828", "logged errors"),
-    "unreachable": ("#6d1010", "unreachable (wrote no line)"),
+    "unreachable": ("#6d1010", "unreachable (no line of its own)"),
     "failed_per_caller": ("#ef6c00", "failing per its callers"),
     "rejected": ("#f9a825", "rejected the request"),
 }
@@ -216,8 +216,11 @@ def graph_svg(graph: dict[str, Any], width: int = 760) -> dict[str, Any]:
         x, y = positions[n["id"]]
         status = n.get("status") or ("error" if n.get("errors") else "ok")
         colour, health = HEALTH.get(status, HEALTH["error"])
-        if n.get("inferred"):
-            detail = "no line of its own"
+        if n.get("silent"):
+            named = int(n.get("named_by_errors") or 0)
+            detail = f"no logs of its own; named by {named} error{'' if named == 1 else 's'}"
+        elif n.get("inferred"):
+            detail = "no line for this request"
         else:
             detail = f"{n.get('errors', 0)} error{'' if n.get('errors') == 1 else 's'} / {n.get('lines', 0)} lines"
         drawn_nodes.append({
