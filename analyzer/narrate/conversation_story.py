@@ -1,4 +1,8 @@
-"""One AI conversation: its turns, what they cost, which failed and where."""
+"""One AI conversation: its turns, what they cost, which failed and where.
+
+Each failed turn is told on its own (a conversation that spans two outages failed twice, for
+two reasons): when it failed, which service failed first in it and which followed.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from analyzer.narrate.phrasing import (
     seconds_between,
     span,
 )
-from analyzer.narrate.story import Claim, Event, Linker, Story, id_query
+from analyzer.narrate.story import Claim, Event, Linker, Section, Story, id_query
 
 
 def conversation_story(data: dict[str, Any], link: Linker) -> Story:
@@ -36,44 +40,36 @@ def conversation_story(data: dict[str, Any], link: Linker) -> Story:
         f"with {models} over {span(seconds_between(first, last))}"
     )
     if metrics:
-        headline += (
-            f", {plural(int(metrics.get('total_tokens', 0)), 'token')} costing "
-            f"{money(metrics.get('total_cost'))}"
-            + ("" if metrics.get("cost_complete", True) else " or more (some models unpriced)")
-        )
+        headline += f", {plural(int(metrics.get('total_tokens', 0)), 'token')} costing {money(metrics.get('total_cost'))}"
+        if not metrics.get("cost_complete", True):
+            unpriced = names(item["model"] for item in metrics.get("unpriced_models", []))
+            headline += f" for the priced models ({unpriced or 'some models'} unpriced)"
     headline += f"; {plural(failed_turns, 'turn')} failed." if failed_turns else "; no turn failed."
     story = Story(
         title=f"Conversation {cid} · {clock.window(first, last)}",
         headline=headline,
         gist=f"{plural(meta.get('turns', 0), 'turn')}, {plural(failed_turns, 'failed turn')}",
     )
-    if errors:
-        first_error = errors[0]
-        story.origin = Claim(
-            f"{first_error['service']} failed first ({clock.time(first_error['timestamp'])})",
-            plural(sum(1 for e in errors if e["service"] == first_error["service"]), "error line"),
-            first_error["message"],
-            link(query, first_error["timestamp"]),
-            time=first_error["timestamp"],
-            service=first_error["service"],
-        )
-        by_service: dict[str, list[dict[str, Any]]] = {}
-        for event in errors:
-            by_service.setdefault(event["service"], []).append(event)
-        for service in sorted(by_service, key=lambda s: (by_service[s][0]["timestamp"], s)):
-            if service == first_error["service"]:
-                continue
-            events = by_service[service]
-            story.spread.append(
-                Claim(
-                    f"{service} failed after it ({clock.time(events[0]['timestamp'])})",
-                    plural(len(events), "error line"),
-                    events[0]["message"],
-                    link(query, events[0]["timestamp"]),
-                    time=events[0]["timestamp"],
-                    service=service,
-                )
+    turns: dict[str, list[dict[str, Any]]] = {}
+    for event in errors:
+        turns.setdefault(str(event.get("correlation_id") or event["timestamp"]), []).append(event)
+    failed = Section("Failed turns, in time order")
+    for turn, events in sorted(turns.items(), key=lambda kv: kv[1][0]["timestamp"]):
+        first_error = events[0]
+        later = names(e["service"] for e in events if e["service"] != first_error["service"])
+        failed.claims.append(
+            Claim(
+                f"{clock.time(first_error['timestamp'])} turn {turn}: {first_error['service']} failed first"
+                + (f", then {later}" if later else ""),
+                plural(len(events), "error line"),
+                first_error["message"],
+                link(query, first_error["timestamp"]),
+                time=first_error["timestamp"],
+                service=first_error["service"],
             )
+        )
+    if failed.claims:
+        story.sections.append(failed)
     if metrics:
         story.facts.append(
             Claim(

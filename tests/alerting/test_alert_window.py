@@ -8,9 +8,8 @@ the first incident, resolved at 09:00 so that three later incidents fall in its 
 
 from __future__ import annotations
 
-import re
-
 import json
+import re
 
 from alert_helpers import load_payload, retarget
 

@@ -68,28 +68,30 @@ OUTAGES = {
 }
 
 
+def _line(
+    at: int, cid: str, service: str, level: Severity, message: str, span: str, parent: str | None
+) -> LogRecord:
+    fields = {"span_id": span, **({"parent_span_id": parent} if parent else {})}
+    return LogRecord(at, service, level, message, fields=fields, correlation_id=cid)
+
+
 def records_of(outage: Outage, requests: int = 40) -> list[LogRecord]:
     """Healthy traffic for five minutes, then every request fails at the dependency."""
     out = []
+    ms = 1_000_000
     for i in range(requests * 2):
         at = T0 + (i - requests) * 7 * NS_PER_SECOND
-        cid = f"req-{i:04d}"
-        entry, call = f"e{i}", f"c{i}"
-        failing = i >= requests
-
-        def line(delay_ms: int, service: str, level: Severity, message: str, span: str, parent: str | None) -> LogRecord:
-            fields = {"span_id": span, **({"parent_span_id": parent} if parent else {})}
-            return LogRecord(at + delay_ms * 1_000_000, service, level, message, fields=fields, correlation_id=cid)
-
-        out.append(line(0, outage.entry, Severity.INFO, "GET /checkout", entry, None))
-        out.append(line(2, outage.caller, Severity.INFO, "handling request", call, entry))
-        if failing:
+        cid, entry, call = f"req-{i:04d}", f"e{i}", f"c{i}"
+        out.append(_line(at, cid, outage.entry, Severity.INFO, "GET /checkout", entry, None))
+        out.append(_line(at + 2 * ms, cid, outage.caller, Severity.INFO, "handling request", call, entry))
+        if i >= requests:
             for n, message in enumerate(outage.errors):
-                out.append(line(5 + n, outage.caller, Severity.ERROR, message, call, entry))
-            out.append(line(9, outage.entry, Severity.ERROR, f"upstream {outage.caller} returned 503", entry, None))
+                out.append(_line(at + (5 + n) * ms, cid, outage.caller, Severity.ERROR, message, call, entry))
+            message = f"upstream {outage.caller} returned 503"
+            out.append(_line(at + 9 * ms, cid, outage.entry, Severity.ERROR, message, entry, None))
         else:
-            out.append(line(6, outage.caller, Severity.INFO, "request served in 4 ms", call, entry))
-            out.append(line(8, outage.entry, Severity.INFO, "200 OK", entry, None))
+            out.append(_line(at + 6 * ms, cid, outage.caller, Severity.INFO, "request served in 4 ms", call, entry))
+            out.append(_line(at + 8 * ms, cid, outage.entry, Severity.INFO, "200 OK", entry, None))
     return sorted(out, key=lambda r: r.timestamp_ns)
 
 

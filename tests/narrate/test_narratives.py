@@ -90,10 +90,32 @@ def test_conversation_and_workspace_narratives_render(demo: Any) -> None:
     truth = next(c for c in demo.truth["conversations"] if c["failed_turns"])
     conversation = mask(conversation_report(demo.records, truth["conversation_id"], prices=prices))
     text = render("conversation", conversation, fmt="narrative", grafana_url=GRAFANA)
-    assert "Where it started:" in text and str(truth["turns"]) in text
+    assert f"{truth['turns']} turns" in text and "Failed turns, in time order:" in text
     summary = mask(workspace_summary(demo.records, truth["workspace_id"], prices=prices))
     text = render("workspace", summary, fmt="narrative")
     assert summary["top_error_patterns"][0]["pattern"] in text
+
+
+def test_each_failed_turn_of_a_conversation_is_told_on_its_own(demo: Any) -> None:
+    truth = max(demo.truth["conversations"], key=lambda c: c["failed_turns"])
+    body = mask(conversation_report(demo.records, truth["conversation_id"], prices=load_prices()))
+    text = render("conversation", body, fmt="narrative", verbosity="detailed")
+    turns = re.findall(r"^- (\d\d:\d\d:\d\d) turn (\S+): (\S+) failed first", text, re.M)
+    assert len(turns) == truth["failed_turns"] >= 2
+    assert [t for t, _, _ in turns] == sorted(t for t, _, _ in turns)
+    assert "failed after it" not in text  # turns of different outages are not one cascade
+
+
+def test_the_workspace_story_tells_its_first_error_apart_from_its_most_frequent(demo: Any) -> None:
+    summary = mask(workspace_summary(demo.records, "ws-legal", prices=load_prices()))
+    text = render("workspace", summary, fmt="narrative")
+    assert "Where it started" not in text
+    first = summary["first_error"]
+    assert f"The first error came at {first['timestamp'][11:19]} from {first['service']}" in text
+    assert text.index("Most frequent errors:") < text.index(summary["top_error_patterns"][0]["pattern"])
+    hours = summary["peak_usage_times"]
+    assert text.count("Busiest hour") == 1
+    assert f"{hours[0]['requests']} of {summary['total_requests']} requests" in text
 
 
 def test_query_narrative_leads_with_the_top_insight() -> None:
