@@ -219,13 +219,27 @@ def correlation_graph(
 def first_failing_request(
     insights: Sequence[dict[str, Any]], alert_services: Sequence[str], errors: Sequence[LogRecord]
 ) -> str | None:
-    """The correlation id of the first error line, preferring the top insight's service, then
-    the alerting services, then any service."""
+    """The correlation id of the first error line of the top insight's own span (the alert's
+    incident, not an earlier one in the window), preferring the top insight's service or a line
+    that names it (a cause with no logs of its own), then the alerting services, then any."""
     told = _before_alert(insights)
-    top_service = told[0].get("service") if told else None
+    top = told[0] if told else {}
+    top_service = top.get("service")
     candidates = [r for r in errors if r.is_error and r.correlation_id]
+    evidence = top.get("evidence") or {}
+    try:
+        lo = instant_ns(evidence["first_seen"]) - 60 * NS_PER_SECOND
+        hi = instant_ns(evidence.get("last_seen") or evidence["first_seen"])
+        during = [r for r in candidates if lo <= r.timestamp_ns <= hi]
+        candidates = during or candidates
+    except (KeyError, ValueError):
+        pass
     alerting = set(alert_services)
-    for keep in (lambda r: r.service == top_service, lambda r: r.service in alerting, lambda r: True):
+
+    def names_top(r: LogRecord) -> bool:
+        return bool(top_service) and (r.service == top_service or str(top_service) in r.message)
+
+    for keep in (names_top, lambda r: r.service in alerting, lambda r: True):
         preferred = [r for r in candidates if keep(r)]
         if preferred:
             return min(preferred, key=lambda r: r.timestamp_ns).correlation_id
