@@ -352,7 +352,7 @@ def _bursts(facts: WindowFacts) -> list[Insight]:
     noisy = [g for g in facts.groups if g.group.level >= Severity.WARN]
     if not noisy:
         return []
-    step_ns = max(bucket_seconds(window) * NS_PER_SECOND, facts.profile.counts.step_ns)
+    step_ns = _round_step(bucket_seconds(window) * NS_PER_SECOND, facts.profile.counts.step_ns)
     counts = facts.profile.counts.rebucket(step_ns, window.start_ns)
     n = max(1, math.ceil((window.end_ns - window.start_ns) / step_ns))
     by_service = {
@@ -365,7 +365,7 @@ def _bursts(facts: WindowFacts) -> list[Insight]:
     found = bursts_in_series(by_service, n, step_ns, window.start_ns, dimension="service")
     # templates: group buckets summed per mined template (at the groups' step when coarser)
     template_of, texts = _templates(noisy)
-    t_step = max(step_ns, facts.profile.group_step_ns)
+    t_step = _round_step(step_ns, facts.profile.group_step_ns)
     t_n = max(1, math.ceil((window.end_ns - window.start_ns) / t_step))
     series: dict[str, dict[int, int]] = defaultdict(dict)
     members: dict[str, list[NamedGroup]] = defaultdict(list)
@@ -395,7 +395,8 @@ def _bursts(facts: WindowFacts) -> list[Insight]:
                 kind="burst",
                 title=(
                     f"{'warnings and errors in ' if is_service else 'burst of '}{label[:120]}: "
-                    f"{burst.peak} per {burst.bucket_seconds}s against a baseline of {burst.baseline:g}"
+                    f"up to {_per_minute(burst.peak, burst.bucket_seconds)} against "
+                    + (f"a usual {_per_minute(burst.baseline, burst.bucket_seconds)}" if burst.baseline else "none before")
                 ),
                 severity=Severity.WARN,
                 confidence=min(0.95, 0.5 + math.log10(max(burst.ratio, 1.0)) / 4),
@@ -424,13 +425,39 @@ def _bursts(facts: WindowFacts) -> list[Insight]:
     return out[:MAX_BURSTS]
 
 
+# bucket widths a person reads without arithmetic (seconds)
+ROUND_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
+def _round_step(want_ns: int, unit_ns: int) -> int:
+    """The smallest round width at least `want_ns` that is a whole number of `unit_ns` (the
+    counts' own step, so re-bucketing stays exact)."""
+    for seconds in ROUND_STEPS:
+        step = seconds * NS_PER_SECOND
+        if step >= want_ns and step % unit_ns == 0:
+            return step
+    return -(-max(want_ns, unit_ns) // unit_ns) * unit_ns
+
+
+def _per_minute(count: float, bucket_seconds: int) -> str:
+    per_minute = count * 60 / max(1, bucket_seconds)
+    if per_minute >= 600:
+        return f"{per_minute / 60:,.3g} a second"
+    return f"{per_minute:,.3g} a minute"
+
+
 def _anomalies(facts: WindowFacts) -> list[Insight]:
-    """Templates of warnings and errors with no line in the first half of the window."""
-    noisy = [g for g in facts.groups if g.group.level >= Severity.WARN]
-    if not noisy:
-        return []
+    """Templates of warnings and errors with no line in the first half of the window, from
+    services that did log in it: a service whose lines all fall in the second half (a short
+    file, a service that just started) has no "before" to be new against."""
     window = facts.window
     split = window.start_ns + (window.end_ns - window.start_ns) // 2
+    logged_before = {
+        s for s in facts.profile.services() if (facts.profile.first(list(Severity), s) or split) < split
+    }
+    noisy = [g for g in facts.groups if g.group.level >= Severity.WARN and g.group.service in logged_before]
+    if not noisy:
+        return []
     template_of, texts = _templates(noisy)
     members: dict[str, list[NamedGroup]] = defaultdict(list)
     for g in noisy:
