@@ -202,7 +202,9 @@ def correlation_graph(
                 "failing_hop": result.get("failing_hop"),
                 "nodes": [
                     {"id": n["id"], "errors": n["errors"], "lines": n["lines"], "status": n["status"],
-                     "inferred": n.get("inferred", False), "blamed_by": n.get("blamed_by", [])}
+                     "inferred": n.get("inferred", False), "blamed_by": n.get("blamed_by", []),
+                     **({"silent": True, "named_by_errors": n.get("named_by_errors", 0)}
+                        if n.get("silent") else {})}
                     for n in flow["nodes"]
                 ],
                 "edges": [
@@ -217,13 +219,27 @@ def correlation_graph(
 def first_failing_request(
     insights: Sequence[dict[str, Any]], alert_services: Sequence[str], errors: Sequence[LogRecord]
 ) -> str | None:
-    """The correlation id of the first error line, preferring the top insight's service, then
-    the alerting services, then any service."""
+    """The correlation id of the first error line of the top insight's own span (the alert's
+    incident, not an earlier one in the window), preferring the top insight's service or a line
+    that names it (a cause with no logs of its own), then the alerting services, then any."""
     told = _before_alert(insights)
-    top_service = told[0].get("service") if told else None
+    top = told[0] if told else {}
+    top_service = top.get("service")
     candidates = [r for r in errors if r.is_error and r.correlation_id]
+    evidence = top.get("evidence") or {}
+    try:
+        lo = instant_ns(evidence["first_seen"]) - 60 * NS_PER_SECOND
+        hi = instant_ns(evidence.get("last_seen") or evidence["first_seen"])
+        during = [r for r in candidates if lo <= r.timestamp_ns <= hi]
+        candidates = during or candidates
+    except (KeyError, ValueError):
+        pass
     alerting = set(alert_services)
-    for keep in (lambda r: r.service == top_service, lambda r: r.service in alerting, lambda r: True):
+
+    def names_top(r: LogRecord) -> bool:
+        return bool(top_service) and (r.service == top_service or str(top_service) in r.message)
+
+    for keep in (names_top, lambda r: r.service in alerting, lambda r: True):
         preferred = [r for r in candidates if keep(r)]
         if preferred:
             return min(preferred, key=lambda r: r.timestamp_ns).correlation_id
@@ -231,14 +247,25 @@ def first_failing_request(
 
 
 def co_occurrence_graph(records: list[LogRecord], bucket_seconds: int = 60) -> dict[str, Any]:
+    """Services whose errors fall in the same minute, from the first to fail to the later ones,
+    plus the dependencies with no logs of their own that the error lines name (`redis:6379`),
+    each drawn from the services that name it."""
+    from analyzer.analysis.dependencies import named_services
+
     errors = [r for r in records if r.is_error]
     first_error: dict[str, int] = {}
     buckets: dict[int, set[str]] = defaultdict(set)
     counts: Counter[str] = Counter()
+    logging = {r.service for r in records}
+    named: dict[str, Counter[str]] = defaultdict(Counter)  # silent dependency -> callers' lines
     for r in errors:
         first_error[r.service] = min(r.timestamp_ns, first_error.get(r.service, r.timestamp_ns))
         buckets[r.timestamp_ns // (bucket_seconds * NS_PER_SECOND)].add(r.service)
         counts[r.service] += 1
+        for peer in named_services(r.message, r.fields, logging):
+            if peer not in logging:
+                named[peer][r.service] += 1
+                first_error[peer] = min(r.timestamp_ns, first_error.get(peer, r.timestamp_ns))
     pairs: Counter[tuple[str, str]] = Counter()
     for names in buckets.values():
         ordered = sorted(names, key=lambda s: (first_error[s], s))
@@ -246,14 +273,24 @@ def co_occurrence_graph(records: list[LogRecord], bucket_seconds: int = 60) -> d
             for b in ordered[i + 1 :]:
                 pairs[(a, b)] += 1
     nodes = sorted(counts, key=lambda s: (first_error[s], s))
+    silent = sorted(named, key=lambda s: (first_error[s], s))
+    graph_nodes = [{"id": s, "errors": counts[s], "lines": counts[s], "status": "error"} for s in nodes]
+    graph_nodes += [
+        {"id": s, "errors": 0, "lines": 0, "status": "unreachable", "inferred": True, "silent": True,
+         "named_by_errors": sum(named[s].values()), "blamed_by": sorted(named[s])}
+        for s in silent
+    ]
+    edges = [{"source": a, "target": b, "failed": True, "weight": n} for (a, b), n in sorted(pairs.items())]
+    edges += [
+        {"source": caller, "target": s, "failed": True, "weight": n}
+        for s in silent for caller, n in sorted(named[s].items())
+    ]
     return {
         "kind": "co_occurrence",
         "correlation_id": None,
-        "failing_hop": nodes[0] if nodes else None,  # the first to fail
-        "nodes": [{"id": s, "errors": counts[s], "lines": counts[s], "status": "error"} for s in nodes],
-        "edges": [
-            {"source": a, "target": b, "failed": True, "weight": n} for (a, b), n in sorted(pairs.items())
-        ],
+        "failing_hop": (silent or nodes)[0] if nodes or silent else None,  # what failed first
+        "nodes": graph_nodes,
+        "edges": edges,
     }
 
 

@@ -5,6 +5,10 @@ order: span/parent ids, fields that name a peer (`upstream`, `target_service`, a
 (`calling X`, `request to X`, `X returned 500`, `host:port`), and only then time order (a service
 that starts while another is busy was probably called by it). Each edge says which evidence it
 came from, so a reader can weigh it.
+
+A peer that writes no line of its own (managed Redis, a database, a SaaS API) still becomes a
+node when a caller names it as a connection target (`redis:6379`, a URL, see `dependencies`): an
+inferred hop, unreachable once a caller's error line names it, and so the failing hop.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from urllib.parse import urlsplit
 
 import networkx as nx
 
+from analyzer.analysis.dependencies import named_services
 from analyzer.model import NS_PER_SECOND, LogRecord, Severity, format_timestamp
 
 NS_PER_MS = 1_000_000
@@ -29,20 +34,7 @@ SLOW_REQUEST_NS = 1_000 * NS_PER_MS
 
 SPAN_KEYS = ("span_id", "spanId", "span")
 PARENT_KEYS = ("parent_span_id", "parentSpanId", "parent_id", "parent_span")
-CALLEE_KEYS = (
-    "upstream",
-    "upstream_service",
-    "target_service",
-    "target",
-    "peer_service",
-    "peer.service",
-    "callee",
-    "downstream",
-    "dependency",
-    "destination",
-)
 CALLER_KEYS = ("caller", "caller_service", "source_service", "from_service", "client_service")
-URL_KEYS = ("url", "http.url", "upstream_url", "target_url", "endpoint")
 
 _NAME = r"([A-Za-z][A-Za-z0-9_.-]*[A-Za-z0-9])"
 _CALL_VERBS = re.compile(
@@ -51,7 +43,6 @@ _CALL_VERBS = re.compile(
     r"|submitting to|submission to)\s+" + _NAME
 )
 _RETURNED = re.compile(r"\b" + _NAME + r"\s+(?:returned|responded|answered|replied|failed)\b")
-_HOST_PORT = re.compile(r"(?<![\w./@-])([a-z][a-z0-9-]*[a-z0-9]):(\d{2,5})\b")
 
 
 @dataclass(slots=True)
@@ -69,8 +60,10 @@ class Hop:
     first_error_ns: int | None = None
     error_type: str | None = None
     status_code: int | None = None
-    inferred: bool = False  # named by a caller but wrote no line of its own
+    inferred: bool = False  # named by a caller but wrote no line for this request
+    silent: bool = False  # wrote no line at all among the services read: a silent dependency
     blamed_by: list[str] = field(default_factory=list)  # callers whose error lines name it
+    blamed_lines: int = 0  # callers' error lines that name it
     rejections: int = 0  # errors that answered 401/403/429
     self_ns: int = 0
 
@@ -118,11 +111,14 @@ class Hop:
             "status": self.status,
             "inferred": self.inferred,
         }
+        if self.silent:
+            data["silent"] = True
         if self.first_error:
             data["first_error"] = self.first_error
             data["first_error_at"] = format_timestamp(self.first_error_ns or self.first_ns)
         if self.blamed_by:
             data["blamed_by"] = self.blamed_by
+            data["named_by_errors"] = self.blamed_lines
         if self.error_type:
             data["error_type"] = self.error_type
         if self.status_code is not None:
@@ -232,6 +228,7 @@ def request_flow(
 ) -> CorrelationResult:
     """The call graph of one request. `known_services` lets a peer that logged nothing for this
     request (a crashed cache, say) still appear when a caller names it by `host:port`."""
+    records = list(records)
     own = sorted(
         (r for r in records if r.correlation_id == correlation_id),
         key=lambda r: (r.timestamp_ns, r.service),
@@ -244,6 +241,9 @@ def request_flow(
     _explicit_edges(graph, own, hops, names)
     _time_order_edges(graph, hops)
     _blame(graph, own, hops)
+    known = set(known_services) | {r.service for r in records}
+    for hop in hops.values():
+        hop.silent = hop.inferred and hop.service not in known
     root = _root(graph, hops)
     _self_times(graph, hops)
     path = _critical_path(graph, hops, root)
@@ -340,10 +340,8 @@ def _explicit_edges(
             parent = span_owner.get(_text(record.fields.get(key)) or "")
             if parent is not None:
                 _add_edge(graph, parent, record.service, "span_ids")
-        for key in CALLEE_KEYS + URL_KEYS:
-            peer = _peer(record.fields.get(key), names)
-            if peer is not None:
-                _link(graph, hops, record, peer, "fields")
+        for peer in named_services("", record.fields, names):
+            _link(graph, hops, record, peer, "fields")
         for key in CALLER_KEYS:
             peer = _peer(record.fields.get(key), names)
             if peer is not None:
@@ -353,6 +351,8 @@ def _explicit_edges(
 
 
 def _message_peers(message: str, names: set[str]) -> list[str]:
+    """Known services named by a call phrase, then every connection target the line names
+    (a known service or a silent dependency)."""
     lowered = {name.lower(): name for name in names}
     found: list[str] = []
     for pattern in (_CALL_VERBS, _RETURNED):
@@ -360,9 +360,8 @@ def _message_peers(message: str, names: set[str]) -> list[str]:
             name = lowered.get(match.group(1).lower())
             if name and name not in found:
                 found.append(name)
-    for match in _HOST_PORT.finditer(message):
-        name = lowered.get(match.group(1))
-        if name and name not in found:
+    for name in named_services(message, None, names):
+        if name not in found:
             found.append(name)
     return found
 
@@ -397,6 +396,7 @@ def _blame(graph: nx.DiGraph, records: list[LogRecord], hops: dict[str, Hop]) ->
             if not re.search(rf"(?<![\w-]){re.escape(callee)}(?![\w-])", record.message, re.I):
                 continue
             hop = hops[callee]
+            hop.blamed_lines += 1
             if record.service not in hop.blamed_by:
                 hop.blamed_by.append(record.service)
             if hop.first_error is None and not hop.errors:
@@ -507,7 +507,13 @@ def _recommendations(result: CorrelationResult) -> list[str]:
     if failing is not None:
         hop = hops[failing]
         callers = sorted(result.graph.predecessors(failing))
-        if hop.inferred:
+        if hop.silent:
+            out.append(
+                f"{failing} has no logs of its own here and {', '.join(callers) or 'its caller'} "
+                f"could not reach it: check that {failing} is up and accepting connections (its "
+                "metrics, its provider's status page), and the network path to it."
+            )
+        elif hop.inferred:
             out.append(
                 f"{failing} wrote no line for this request and "
                 f"{', '.join(callers) or 'its caller'} could not reach it: check that {failing} "
@@ -590,7 +596,8 @@ def node_graph_frames(
             "subtitle",
             "string",
             [
-                f"{h.lines} lines, {h.errors} errors" + (" (inferred)" if h.inferred else "")
+                f"{h.lines} lines, {h.errors} errors"
+                + (" (no logs of its own)" if h.silent else " (inferred)" if h.inferred else "")
                 for h in hops
             ],
         ),

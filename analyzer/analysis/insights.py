@@ -22,11 +22,12 @@ from analyzer.analysis import rule_export
 from analyzer.analysis.cascades import Cascade, CascadeStep, chain_steps
 from analyzer.analysis.catalog import CatalogPattern
 from analyzer.analysis.insight import Evidence, Insight
+from analyzer.analysis.onsets import incident_onsets
 from analyzer.analysis.root_cause import Candidate, Failure, accuse, rank_root_causes
 from analyzer.analysis.templates import mine
 from analyzer.analysis.temporal import bucket_seconds, bursts_in_series
 from analyzer.analysis.window_facts import Incident, NamedGroup, WindowFacts
-from analyzer.model import NS_PER_SECOND, Query, Severity
+from analyzer.model import NS_PER_SECOND, Query, Severity, format_timestamp
 from analyzer.sources import logql
 
 MAX_PATTERN_INSIGHTS = 10
@@ -54,14 +55,16 @@ def rank(facts: WindowFacts, query: Query) -> list[Insight]:
             scope, facts.catalog, weight=lambda r, w=weights: w[id(r)],  # type: ignore[misc]
             services=facts.profile.services(),
         )
-        candidates = rank_root_causes(scope, facts.catalog, failures=failures)
+        candidates = rank_root_causes(
+            scope, facts.catalog, failures=failures, services=facts.profile.services()
+        )
         if candidates:
             insight = _root_cause(candidates[0], failures, incident, facts)
             if several:
                 insight.score += incident.failures
                 insight.evidence.extra["episode"] = {"number": incident.number, "of": len(incidents)}
             out.append(insight)
-        out.extend(_cascades(facts, incident, failures))
+        out.extend(_cascades(facts, incident, failures, candidates[0].service if candidates else None))
     out.extend(_patterns(facts))
     out.extend(_bursts(facts))
     out.extend(_anomalies(facts))
@@ -94,7 +97,13 @@ def _pattern_logql(regex: str, services: Any, label: str, exclude: Any = ()) -> 
 def _root_cause(
     top: Candidate, failures: list[Failure], incident: Incident, facts: WindowFacts
 ) -> Insight:
-    own = [f for f in failures if f.record.service == top.service]
+    onsets = incident_onsets(facts, incident)
+    joined = onsets.get(top.service)
+    # its own failures from when it joined the incident: not a usual failure just before
+    own = [
+        f for f in failures
+        if f.record.service == top.service and (joined is None or f.record.timestamp_ns >= joined)
+    ]
     accusing = [f for f in failures if f.accused == top.service and f.record.service != top.service]
     evidence_lines = own + accusing or failures
     own_count = incident.by_service.get(top.service, round(sum(f.weight for f in own)))
@@ -108,12 +117,12 @@ def _root_cause(
         f.pattern.name for f in accusing if f.pattern
     )
     pattern: CatalogPattern | None = facts.catalog.get(named.most_common(1)[0][0]) if named else None
-    onsets = facts.incident_onsets(incident)
     order = sorted(onsets, key=lambda s: onsets[s])
     why = []
     if top.accusations:
         why.append(
-            "named or called by " + ", ".join(f"{s} ({n})" for s, n in top.accusations.most_common(3))
+            "named or called by "
+            + ", ".join(f"{s} ({n})" for s, n in list(_lines(top.accusations).items())[:3])
         )
     if top.service in order:
         why.append(f"first failure of its own at position {order.index(top.service) + 1} of {len(order)}")
@@ -125,6 +134,23 @@ def _root_cause(
         suggestion = (
             f"Other services fail because {top.service} does; check {top.service}'s health and "
             "its own logs first."
+        )
+    named_by = round(sum(top.named_by.values()))
+    if top.silent:
+        why.append(f"no logs of its own; named by {named_by} errors")
+        title += f"; it has no logs of its own, named by {named_by:,} errors"
+        suggestion = (
+            f"{top.service} writes no logs here: check it where it runs (its metrics, its "
+            f"provider's status) and the network path from {', '.join(sorted(top.named_by))}."
+        )
+    elif top.cannot_tell:
+        why.append("the only service failing, accusing nobody")
+        title = (
+            f"{top.service} logged every failure; its logs alone cannot tell a cause from a symptom"
+        )
+        suggestion = (
+            f"Read {top.service}'s first errors, and add the logs of the services it calls or "
+            "that call it to the window: they tell whether it failed first or was failed."
         )
     confidence = top.confidence
     sampled = not facts.profile.groups_complete
@@ -148,9 +174,18 @@ def _root_cause(
             extra={
                 "own_failures": own_count,
                 "accusing_lines": accusing_count,
-                "accused_by": dict(top.accusations.most_common()),
-                "reasons": dict(top.reasons.most_common()),
+                "accused_by": _lines(top.accusations),
+                "reasons": _lines(top.reasons),
                 "why": "; ".join(why),
+                "onsets": [
+                    {"service": name, "first_failure": format_timestamp(onsets[name])} for name in order
+                ],
+                **(
+                    {"silent": True, "named_by": _lines(top.named_by),
+                     "named_by_errors": named_by}
+                    if top.silent else {}
+                ),
+                **({"cannot_tell": True} if top.cannot_tell else {}),
                 "incident": {
                     "start": incident.start_ns,
                     "end": incident.end_ns,
@@ -163,8 +198,16 @@ def _root_cause(
     )
 
 
-def _cascades(facts: WindowFacts, incident: Incident, failures: list[Failure]) -> list[Insight]:
-    onsets = facts.incident_onsets(incident)
+def _lines(weights: Counter[str]) -> dict[str, int]:
+    """Window lines per key, most first: sampled lines stand for fractions of lines."""
+    return {k: max(1, round(v)) for k, v in weights.most_common() if v > 0}
+
+
+def _cascades(
+    facts: WindowFacts, incident: Incident, failures: list[Failure], cause: str | None
+) -> list[Insight]:
+    """`cause`: the incident's root cause, which every cascade of it names as what to fix."""
+    onsets = incident_onsets(facts, incident)
     steps = []
     for service, first_ns in onsets.items():
         count = incident.by_service.get(service, 0)
@@ -185,7 +228,7 @@ def _cascades(facts: WindowFacts, incident: Incident, failures: list[Failure]) -
         )
     out = []
     for cascade in chain_steps(steps, failures):
-        out.append(_cascade_insight(cascade, facts.profile.service_label))
+        out.append(_cascade_insight(cascade, facts.profile.service_label, cause))
     return out
 
 
@@ -205,22 +248,34 @@ def _last_failure(facts: WindowFacts, service: str, incident: Incident, first_ns
     return last
 
 
-def _cascade_insight(cascade: Cascade, label: str) -> Insight:
+def _cascade_insight(cascade: Cascade, label: str, cause: str | None) -> Insight:
     steps = cascade.steps
     candidates = [cascade.earliest]
     if cascade.most_referenced and cascade.most_referenced not in candidates:
         candidates.append(cascade.most_referenced)
+    suggestion = (
+        "Fix the earliest or most referenced service first ("
+        + " or ".join(candidates)
+        + "); the others fail because they depend on it."
+    )
+    if cause is not None:  # one answer per incident: the cascade agrees with its root cause
+        candidates = [cause]
+        others = [s for s in cascade.services if s != cause]
+        suggestion = (
+            f"Fix {cause} first, the incident's root cause; "
+            + (
+                f"{', '.join(others)} {'fails' if len(others) == 1 else 'fail'} because "
+                f"{'it depends' if len(others) == 1 else 'they depend'} on it."
+                if others else ""
+            )
+        ).strip()
     return Insight(
         kind="error_cascade",
         title=f"errors spread across {len(steps)} services: " + " -> ".join(cascade.services),
         severity=Severity.ERROR,
         confidence=min(0.95, 0.5 + 0.1 * len(steps)),
-        service=cascade.most_referenced or cascade.earliest,
-        suggestion=(
-            "Fix the earliest or most referenced service first ("
-            + " or ".join(candidates)
-            + "); the others fail because they depend on it."
-        ),
+        service=cause or cascade.most_referenced or cascade.earliest,
+        suggestion=suggestion,
         score=500_000.0 + cascade.count,
         evidence=Evidence(
             count=cascade.count,
@@ -297,7 +352,7 @@ def _bursts(facts: WindowFacts) -> list[Insight]:
     noisy = [g for g in facts.groups if g.group.level >= Severity.WARN]
     if not noisy:
         return []
-    step_ns = max(bucket_seconds(window) * NS_PER_SECOND, facts.profile.counts.step_ns)
+    step_ns = _round_step(bucket_seconds(window) * NS_PER_SECOND, facts.profile.counts.step_ns)
     counts = facts.profile.counts.rebucket(step_ns, window.start_ns)
     n = max(1, math.ceil((window.end_ns - window.start_ns) / step_ns))
     by_service = {
@@ -310,7 +365,7 @@ def _bursts(facts: WindowFacts) -> list[Insight]:
     found = bursts_in_series(by_service, n, step_ns, window.start_ns, dimension="service")
     # templates: group buckets summed per mined template (at the groups' step when coarser)
     template_of, texts = _templates(noisy)
-    t_step = max(step_ns, facts.profile.group_step_ns)
+    t_step = _round_step(step_ns, facts.profile.group_step_ns)
     t_n = max(1, math.ceil((window.end_ns - window.start_ns) / t_step))
     series: dict[str, dict[int, int]] = defaultdict(dict)
     members: dict[str, list[NamedGroup]] = defaultdict(list)
@@ -340,7 +395,8 @@ def _bursts(facts: WindowFacts) -> list[Insight]:
                 kind="burst",
                 title=(
                     f"{'warnings and errors in ' if is_service else 'burst of '}{label[:120]}: "
-                    f"{burst.peak} per {burst.bucket_seconds}s against a baseline of {burst.baseline:g}"
+                    f"up to {_per_minute(burst.peak, burst.bucket_seconds)} against "
+                    + (f"a usual {_per_minute(burst.baseline, burst.bucket_seconds)}" if burst.baseline else "none before")
                 ),
                 severity=Severity.WARN,
                 confidence=min(0.95, 0.5 + math.log10(max(burst.ratio, 1.0)) / 4),
@@ -369,13 +425,39 @@ def _bursts(facts: WindowFacts) -> list[Insight]:
     return out[:MAX_BURSTS]
 
 
+# bucket widths a person reads without arithmetic (seconds)
+ROUND_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400)
+
+
+def _round_step(want_ns: int, unit_ns: int) -> int:
+    """The smallest round width at least `want_ns` that is a whole number of `unit_ns` (the
+    counts' own step, so re-bucketing stays exact)."""
+    for seconds in ROUND_STEPS:
+        step = seconds * NS_PER_SECOND
+        if step >= want_ns and step % unit_ns == 0:
+            return step
+    return -(-max(want_ns, unit_ns) // unit_ns) * unit_ns
+
+
+def _per_minute(count: float, bucket_seconds: int) -> str:
+    per_minute = count * 60 / max(1, bucket_seconds)
+    if per_minute >= 600:
+        return f"{per_minute / 60:,.3g} a second"
+    return f"{per_minute:,.3g} a minute"
+
+
 def _anomalies(facts: WindowFacts) -> list[Insight]:
-    """Templates of warnings and errors with no line in the first half of the window."""
-    noisy = [g for g in facts.groups if g.group.level >= Severity.WARN]
-    if not noisy:
-        return []
+    """Templates of warnings and errors with no line in the first half of the window, from
+    services that did log in it: a service whose lines all fall in the second half (a short
+    file, a service that just started) has no "before" to be new against."""
     window = facts.window
     split = window.start_ns + (window.end_ns - window.start_ns) // 2
+    logged_before = {
+        s for s in facts.profile.services() if (facts.profile.first(list(Severity), s) or split) < split
+    }
+    noisy = [g for g in facts.groups if g.group.level >= Severity.WARN and g.group.service in logged_before]
+    if not noisy:
+        return []
     template_of, texts = _templates(noisy)
     members: dict[str, list[NamedGroup]] = defaultdict(list)
     for g in noisy:

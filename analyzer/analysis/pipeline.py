@@ -113,6 +113,7 @@ def analyze(
             "query_mode": query.mode.value,
             "coverage": {
                 **profile.coverage(),
+                "services_read": profile.services(),  # beyond services_queried: dependencies
                 "evidence": evidence.describe(),
                 "logs": (
                     f"{len(selection.logs)} of {selection.matched} matching lines: the first lines "

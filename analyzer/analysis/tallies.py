@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from analyzer.analysis.normalize import fingerprint
+from analyzer.analysis.pricing import PriceTable, cost, load_prices
 from analyzer.analysis.statistics import percentile
 from analyzer.model import LogRecord, Mode, format_timestamp
 
@@ -118,6 +119,10 @@ class AuditTally:
     actions: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
     events: int = 0
+    # who did what: (actor, action) -> events, and each actor's failures and first and last event
+    actor_actions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    actor_failures: Counter[str] = field(default_factory=Counter)
+    actor_span: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def selects(self, record: LogRecord) -> bool:
         return is_audit_event(record)
@@ -128,9 +133,14 @@ class AuditTally:
             record.fields.get("user") or record.fields.get("user_email") or "unknown"
         )
         self.actors[actor] += 1
-        self.actions[(record.request_type or fingerprint(record.message))[:80]] += 1
+        action = (record.request_type or fingerprint(record.message))[:80]
+        self.actions[action] += 1
+        self.actor_actions[(actor, action)] += 1
         failed = record.success is False or record.is_error or _FAILURE_WORDS.search(record.message)
         self.outcomes["failure" if failed else "success"] += 1
+        self.actor_failures[actor] += bool(failed)
+        first, last = self.actor_span.get(actor, (record.timestamp_ns, record.timestamp_ns))
+        self.actor_span[actor] = (min(first, record.timestamp_ns), max(last, record.timestamp_ns))
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -138,6 +148,20 @@ class AuditTally:
             "by_actor": dict(self.actors.most_common(20)),
             "by_action": dict(self.actions.most_common(20)),
             "by_outcome": dict(self.outcomes),
+            "actors": [self._actor(actor, n) for actor, n in self.actors.most_common(20)],
+        }
+
+    def _actor(self, actor: str, events: int) -> dict[str, Any]:
+        """What one actor did: events per action, how many failed, when."""
+        actions = Counter({a: n for (who, a), n in self.actor_actions.items() if who == actor})
+        first, last = self.actor_span[actor]
+        return {
+            "actor": actor,
+            "events": events,
+            "failed": self.actor_failures[actor],
+            "actions": dict(actions.most_common(5)),
+            "first_seen": format_timestamp(first),
+            "last_seen": format_timestamp(last),
         }
 
 
@@ -153,6 +177,9 @@ class _Conversation:
     last_ns: int = 0
     duration_sum: float = 0.0
     durations: int = 0
+    turns: set[str] = field(default_factory=set)  # requests that reached a model
+    failed_turns: set[str] = field(default_factory=set)  # requests with an error line
+    tokens_by_model: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -176,13 +203,22 @@ class ConversationTally:
             conv.models.add(record.model)
         conv.tokens += record.tokens_used or 0
         conv.errors += record.is_error
+        turn = record.correlation_id or f"line:{record.timestamp_ns}"
+        if record.model or record.tokens_used is not None:
+            conv.turns.add(turn)
+        if record.is_error:
+            conv.failed_turns.add(turn)
+        if record.tokens_used:
+            conv.tokens_by_model[record.model or "unknown"] += record.tokens_used
         conv.first_ns = min(conv.first_ns, record.timestamp_ns)
         conv.last_ns = max(conv.last_ns, record.timestamp_ns)
         if record.duration is not None:
             conv.duration_sum += record.duration
             conv.durations += 1
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, prices: PriceTable | None = None) -> dict[str, Any]:
+        """`prices`: the table costs are priced at (the packaged one by default)."""
+        prices = prices or load_prices()
         rows = [
             {
                 "conversation_id": cid,
@@ -190,7 +226,10 @@ class ConversationTally:
                 "services": sorted(c.services),
                 "workspace_id": c.workspace_id,
                 "models": sorted(c.models),
+                "turns": len(c.turns | c.failed_turns),
+                "failed_turns": len(c.failed_turns),
                 "tokens": c.tokens,
+                "cost": _cost(c.tokens_by_model, prices),
                 "errors": c.errors,
                 "first_seen": format_timestamp(c.first_ns),
                 "last_seen": format_timestamp(c.last_ns),
@@ -201,15 +240,32 @@ class ConversationTally:
             for cid, c in self.conversations.items()
         ]
         rows.sort(key=lambda c: (-c["errors"], c["first_seen"]))
+        models: Counter[str] = Counter()
+        for c in self.conversations.values():
+            models.update(c.tokens_by_model)
         out: dict[str, Any] = {
             "conversation_count": len(rows),
+            "total_turns": sum(c["turns"] for c in rows),
+            "failed_turns": sum(c["failed_turns"] for c in rows),
             "total_tokens": sum(c["tokens"] for c in rows),
+            "tokens_by_model": dict(models.most_common()),
+            "total_cost": _cost(models, prices),
+            "unpriced_models": sorted(m for m in models if prices.lookup(m) is None),
             "conversations_with_errors": sum(1 for c in rows if c["errors"]),
             "conversations": rows[:MAX_CONVERSATIONS_LISTED],
         }
         if len(rows) > MAX_CONVERSATIONS_LISTED:
             out["conversations_listed"] = MAX_CONVERSATIONS_LISTED
         return out
+
+
+def _cost(tokens_by_model: Counter[str], prices: PriceTable) -> float:
+    """What the tokens cost at `prices`, priced as input tokens (lines report one total); models
+    without a price add nothing (the summary lists them)."""
+    total = 0.0
+    for model, tokens in tokens_by_model.items():
+        total += cost(model, tokens, 0, prices) or 0.0
+    return round(total, 6)
 
 
 def tally_for(mode: Mode, keep: int = SLOWEST) -> Tally | None:

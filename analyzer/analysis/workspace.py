@@ -51,6 +51,12 @@ def workspace_summary(
         "peak_usage_times": peak_hours([r.first_ns for r in requests], top=3),
         "top_error_patterns": _error_patterns(errors, error_patterns, top),
     }
+    if errors:
+        summary["first_error"] = {
+            "timestamp": format_timestamp(errors[0].timestamp_ns),
+            "service": errors[0].service,
+            "message": errors[0].message,
+        }
     if include_costs:
         summary["cost_breakdown"] = {
             "total_cost": metrics["total_cost"],

@@ -12,6 +12,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "conversation",
         help="one AI conversation: tokens, cost, errors",
         description="Report one AI conversation (PII masked).",
+        epilog="Exit status: 0 the conversation was found, 2 no line carries the id or the input is bad.",
     )
     parser.add_argument("conversation_id", metavar="ID")
     add_source_options(parser)
@@ -37,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     if not records:
         raise NotFound(
             f"no log line carries conversation_id {args.conversation_id!r}",
+            code="CONVERSATION_NOT_FOUND",
             suggestion="Check the id, or widen --time-range.",
         )
     prices = load_prices(args.prices or settings_from(args).prices_file)

@@ -1,7 +1,7 @@
 """`ai-logs correlate ID`: one request's hops in order, the failing hop marked, the critical path.
 
 Over files the whole file set is searched (ids do not depend on time); over Loki, the last
-`--time-window`.
+`--time-window`. The exit status says how the request ended, so scripts can branch on it.
 """
 
 from __future__ import annotations
@@ -14,8 +14,13 @@ from analyzer.cli.logcli import lookback
 from analyzer.narrate.phrasing import plural
 
 FILE_WINDOW = "3650d"
-FAILED = "✗"
+FAILED = "✗"  # the failing hop
+ALSO_FAILED = "!"  # failed too, because of the failing hop
 OK = "✓"
+EXIT_STATUS = (
+    "exit status: 0 the request completed, 1 it failed (its failing hop is marked), "
+    "2 no line carries the id or the input is bad"
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,6 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "correlate",
         help="follow one correlation id across services",
         description="Follow one request across services: hops in order, failing hop, critical path.",
+        epilog=EXIT_STATUS.capitalize() + ".",
     )
     parser.add_argument("correlation_id", metavar="ID")
     add_source_options(parser)
@@ -65,6 +71,7 @@ def run(args: argparse.Namespace) -> int:
     if not result.hops:
         raise NotFound(
             f"no log line carries correlation_id {args.correlation_id!r}",
+            code="CORRELATION_NOT_FOUND",
             suggestion="Check the id, or widen --time-window.",
         )
     body = mask(result.to_dict())
@@ -80,22 +87,35 @@ def run(args: argparse.Namespace) -> int:
 
 
 def format_hops(body: dict[str, Any]) -> str:
+    from analyzer.narrate.phrasing import Clock, latency
+
+    timeline = body["service_timeline"]
+    nodes = {n["service"]: n for n in body["request_flow"]["nodes"]}
+    clock = Clock(body.get("start"), precise=True)
+    day = (body.get("start") or "")[:10]
     lines = [
-        f"request {body['correlation_id']}: {body['total_duration_ms']:.1f} ms, "
-        + (f"failed at {body['failing_hop']}" if body["failing_hop"] else "ok")
+        f"request {body['correlation_id']} at {clock.time(body.get('start'))} UTC on {day}: "
+        f"{latency(body['total_duration_ms'])}, "
+        + (f"failed at {body['failing_hop']}" if body["failing_hop"] else "completed")
     ]
-    for span in body["service_timeline"]:
+    width = max((len(span["service"]) for span in timeline), default=8)
+    for span in timeline:
+        node = nodes.get(span["service"], {})
         failing = span["service"] == body["failing_hop"]
-        mark = FAILED if failing else (OK if span["status"] == "ok" else "!")
-        detail = f"{plural(span['lines'], 'line')}, {plural(span['errors'], 'error')}, {span['status']}"
+        mark = FAILED if failing else (OK if span["status"] == "ok" else ALSO_FAILED)
+        if node.get("silent"):
+            named = int(node.get("named_by_errors") or 0)
+            detail = f"no logs of its own; named by {plural(named, 'error')} of {', '.join(node.get('blamed_by', []))}"
+        elif node.get("inferred"):
+            detail = f"no line for this request; {span['status']}"
+        else:
+            detail = f"{plural(span['lines'], 'line')}, {plural(span['errors'], 'error')}, {span['status']}"
         lines.append(
-            f"  {mark} +{span['offset_ms']:>10.1f} ms  {span['service']:<14} "
-            f"{span['duration_ms']:>10.1f} ms  ({detail})"
+            f"  {mark} +{span['offset_ms']:>9.1f} ms  {span['service']:<{width}}  "
+            f"{span['duration_ms']:>9.1f} ms  ({detail})"
         )
-        if failing:
-            node = next(n for n in body["request_flow"]["nodes"] if n["service"] == span["service"])
-            if node.get("first_error"):
-                lines.append(f"      first error: {node['first_error']}")
+        if failing and node.get("first_error"):
+            lines.append(f"      first error: {node['first_error']}")
     path = " -> ".join(f"{p['service']} ({p['duration_ms']:.1f} ms)" for p in body["critical_path"])
     lines.append(f"critical path: {path}")
     if body["bottlenecks"]:
@@ -107,4 +127,10 @@ def format_hops(body: dict[str, Any]) -> str:
             )
         )
     lines.extend(f"- {text}" for text in body["recommendations"])
+    marks = [f"{FAILED} failing hop"] if body["failing_hop"] else []
+    if any(s["status"] != "ok" and s["service"] != body["failing_hop"] for s in timeline):
+        marks.append(f"{ALSO_FAILED} failed too")
+    marks.append(f"{OK} ok")
+    ended = "1: the request failed" if body["failing_hop"] else "0: the request completed"
+    lines.append(f"({', '.join(marks)}; + is the time from the request's first line; exit status {ended})")
     return "\n".join(lines) + "\n"

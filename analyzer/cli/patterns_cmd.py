@@ -18,7 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_source_options(p)
     add_window_options(p)
     p.add_argument("--services", help="comma-separated service names")
-    p.add_argument("--top", type=int, default=10, help="insights shown (default 10)")
+    p.add_argument(
+        "--top", type=int, metavar="N",
+        help="findings shown per section (default 5); with --json, the first N of the ranked list",
+    )
+    p.add_argument(
+        "--verbose", "-v", action="store_true",
+        help="confidence figures, suggestions and the LogQL that reopens each finding",
+    )
     p.add_argument("--catalog", action="store_true", help="list the named pattern catalog and exit")
     p.add_argument("--rule", metavar="PATTERN", help="print a Loki ruler rule group for a catalog pattern")
     p.add_argument("--threshold", type=float, default=5, help="lines per --interval that alert")
@@ -55,28 +62,29 @@ def run(args: argparse.Namespace) -> int:
         "time_range": lookback(args), "start": args.start, "end": args.end,
         "services": args.services or [], "limit": 10000,
     })  # fmt: skip
-    note_sample(settings)
+    if args.json:
+        note_sample(settings)
     services = build_services(settings)
     tenant = getattr(args, "tenant", None) or settings.default_tenant
     require_known_services(
         services.source, query.services, tenant=tenant, window=resolve_window(services, query)
     )
     analysis = fetch_and_analyze(services, query, tenant=tenant)
-    insights = mask([i.to_dict() for i in analysis.insights[: args.top]])
+    insights = mask([i.to_dict() for i in analysis.insights])
     if args.json:
-        print_json({"time_range": analysis.window.to_dict(), "insights": insights})
+        print_json({"time_range": analysis.window.to_dict(), "insights": insights[: args.top or None]})
         return 0
-    if not insights:
-        print("no patterns found in", analysis.window.to_dict())
-    for n, item in enumerate(insights, 1):
-        ev = item["evidence"]
-        print(f"{n}. [{item['severity']}] {item['kind']}: {item['title']} (confidence {item['confidence']})")
-        print(f"   {ev['count']} lines, {ev['first_seen']} .. {ev['last_seen']}, services: {', '.join(ev['services'])}")
-        for sample in ev["samples"][:2]:
-            print(f"   | {sample[:160]}")
-        if ev.get("logql"):
-            print(f"   logql: {ev['logql']}")
-        print(f"   suggestion: {item['suggestion']}")
+    from analyzer.cli.common import source_description
+    from analyzer.cli.patterns_text import render_patterns
+
+    print(
+        render_patterns(
+            insights, analysis.window.to_dict(), analysis.summary,
+            source=source_description(settings), top=args.top or 5, verbose=args.verbose,
+            asked_for=list(query.services),
+        ),
+        end="",
+    )
     return 0
 
 

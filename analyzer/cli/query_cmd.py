@@ -64,6 +64,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--highlight", action="append", default=[])
     p.add_argument("--exclude", dest="exclude_patterns", action="append", default=[])
     p.add_argument("--limit", type=int, default=1000, help="most log lines returned, 1-10000")
+    p.add_argument(
+        "--lines", type=int, default=10, metavar="N",
+        help="matching lines printed under the text, newest last (default 10; 0: none)",
+    )
     p.set_defaults(handler=run)
 
 
@@ -107,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
         return 0
     header = account.header(detailed=query.verbosity.value == "detailed") if account else []
     sys.stdout.write(
-        render_terminal(body, query.format.value, header, source=source_description(settings))
+        render_terminal(
+            body, query.format.value, header, source=source_description(settings), lines=args.lines
+        )
     )
     return 0
 
@@ -119,32 +125,72 @@ def _input_account(source: Any) -> Any:
 
 
 def render_terminal(
-    body: dict[str, Any], fmt: str, account: list[str] | None = None, *, source: str | None = None
+    body: dict[str, Any],
+    fmt: str,
+    account: list[str] | None = None,
+    *,
+    source: str | None = None,
+    lines: int = 10,
 ) -> str:
-    """The answer for a terminal; `account` (what a file source read and skipped) goes under
-    the counts."""
+    """The header (window, source, exact counts, what a file source read and skipped), the
+    narrative or timeline, the aggregation asked for, then the newest matching lines."""
+    from analyzer.cli.text import log_lines, window_header
+    from analyzer.narrate.phrasing import Clock, names, plural
+
     meta, summary = body["metadata"], body["summary"]
-    start, end = meta["time_range"]["start"], meta["time_range"]["end"]
-    shown_end = end[11:19] if start[:10] == end[:10] else f"{end[:10]} {end[11:19]}"
-    lines = [
-        f"{meta['query_mode']} · {start[:10]} {start[11:19]} → {shown_end} UTC",
-        *([f"source: {source}"] if source else []),
-        f"{meta['total_logs']} records from {', '.join(meta['services_queried']) or 'no services'}"
-        f" · {summary.get('error_count', 0)} errors · {summary.get('warning_count', 0)} warnings"
-        + (f" · {meta['malformed_lines']} malformed lines" if meta.get("malformed_lines") else "")
-        + (" · truncated" if meta.get("truncated") else ""),
-        *(account or []),
-        "",
-    ]
+    window = meta["time_range"]
+    queried = meta["services_queried"]
+    out = window_header(meta["query_mode"], window, source)
+    out.append(
+        f"{plural(int(meta['total_logs']), 'line')} from "
+        + (names(queried) if len(queried) <= 3 else plural(len(queried), "service"))
+        + f" · {plural(int(summary.get('error_count', 0)), 'error')}"
+        f" · {plural(int(summary.get('warning_count', 0)), 'warning')}"
+        + (f" · {plural(int(meta['malformed_lines']), 'malformed line')}" if meta.get("malformed_lines") else "")
+    )
+    out += account or []
+    out.append("")
     if fmt in body:
-        lines += [body[fmt].rstrip(), ""]
+        text = body[fmt].rstrip()
+        out += [text.split("\n", 2)[2] if text.count("\n") >= 2 else text, ""]  # its title is the header
     else:
-        for i, insight in enumerate(body["insights"][:5], 1):
-            ev = insight["evidence"]
-            lines.append(f"{i}. [{insight['severity']}] {insight['title']}")
-            lines.append(f"   {ev['count']}x {ev['first_seen']} … {ev['last_seen']}")
-            for sample in ev.get("samples", [])[:1]:
-                lines.append(f"   e.g. {sample[:160]}")
-            lines.append(f"   → {insight['suggestion']}")
-        lines.append("")
-    return "\n".join(lines) + "\n"
+        out += [f"{len(body['insights'])} insights; --format narrative tells them.", ""]
+    out += _aggregations(body.get("aggregations") or {})
+    clock = Clock(window.get("start"))
+    shown = log_lines(body.get("logs") or [], clock, shown=lines, matched=int(meta.get("matching_logs", 0)))
+    if shown:
+        out += shown
+        if meta.get("truncated"):
+            out.append("  (a sample of the window; counts above are exact. --limit, --json or the API give more)")
+        out.append("")
+    elif lines and not body.get("logs"):
+        out += ["No line matches this query in the window.", ""]
+    return "\n".join(out) + "\n"
+
+
+def _aggregations(aggregations: dict[str, Any]) -> list[str]:
+    """`--aggregation` in words: most lines first, exact counts."""
+    from analyzer.cli.text import clip
+    from analyzer.narrate.phrasing import names
+
+    out: list[str] = []
+    if "by_pattern" in aggregations or "by_error" in aggregations:
+        rows = aggregations.get("by_pattern") or aggregations.get("by_error") or []
+        title = "By pattern" if "by_pattern" in aggregations else "By error message"
+        out.append(f"{title}, most lines first ({len(rows)}):" if rows else f"{title}: no warning or error lines.")
+        width = max((len(f"{r['count']:,}") for r in rows[:20]), default=1)
+        for row in rows[:20]:
+            text = row.get("template") or row.get("pattern") or ""
+            out.append(f"  {row['count']:>{width},}  {clip(text, 100)}  ({names(row.get('services', []))})")
+        if len(rows) > 20:
+            out.append(f"  ... and {len(rows) - 20} more (--json lists them all)")
+        out.append("")
+    if "by_service" in aggregations:
+        rows = sorted(aggregations["by_service"].items(), key=lambda kv: (-kv[1]["count"], kv[0]))
+        out.append("By service, most lines first:")
+        width = max((len(s) for s, _ in rows), default=1)
+        for service, row in rows:
+            levels = ", ".join(f"{level} {n:,}" for level, n in sorted(row["by_level"].items()))
+            out.append(f"  {service:<{width}}  {row['count']:>8,}  ({levels})")
+        out.append("")
+    return out

@@ -12,6 +12,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "workspace",
         help="a workspace's AI usage, errors and costs",
         description="Summarise a workspace's AI usage (PII masked).",
+        epilog="Exit status: 0 the workspace was found, 2 no line carries the id or the input is bad.",
     )
     parser.add_argument("workspace_id", metavar="ID")
     add_source_options(parser)
@@ -44,6 +45,14 @@ def run(args: argparse.Namespace) -> int:
     source = open_source(settings)
     query = Query(workspace_id=args.workspace_id, time_range=lookback(args), limit=10000)
     records = source.fetch(query, tenant=settings.default_tenant).records
+    if not any(r.workspace_id == args.workspace_id for r in records):
+        from analyzer.errors import NotFound
+
+        raise NotFound(
+            f"no log line carries workspace_id {args.workspace_id!r} in the last {lookback(args)}",
+            code="WORKSPACE_NOT_FOUND",
+            suggestion="Check the id, or widen --time-range.",
+        )
     prices = load_prices(args.prices or settings.prices_file)
     body = mask(
         workspace_summary(

@@ -187,6 +187,7 @@ def _incident_truth(incident: Incident) -> dict[str, Any]:
         "kind": incident.kind,
         "description": spec["description"],
         "root_cause_service": root,
+        **({"root_cause_dependency": spec["dependency"]} if spec.get("dependency") else {}),
         "start": rfc3339_ns(incident.start_ns),
         "end": rfc3339_ns(incident.end_ns),
         "affected_services": affected,

@@ -42,6 +42,7 @@ class OutageKind:
     cause_lines: tuple[tuple[str, str], ...]  # (level, message) the cause logs at the start
     caller_messages: dict[str, tuple[str, ...]]  # caller -> error messages naming the cause
     minutes: int
+    dependency: str | None = None  # what really broke, writing no logs: the cause's database
 
 
 OUTAGES = (
@@ -75,6 +76,7 @@ OUTAGES = (
             "browser": ("Failed to load resource: the server responded with a status of 502",),
         },
         25,
+        "anythingllm-db",
     ),
     OutageKind(
         "worker_pool_exhausted",
@@ -220,6 +222,7 @@ def generate_window(
             {
                 "kind": kind.name,
                 "root_cause_service": kind.cause,
+                **({"root_cause_dependency": kind.dependency} if kind.dependency else {}),
                 "start": format_timestamp(start_ns + begin * NS_PER_SECOND),
                 "end": format_timestamp(start_ns + (begin + kind.minutes * 60) * NS_PER_SECOND),
                 "callers": sorted(kind.caller_messages),

@@ -79,6 +79,7 @@ def truncation(
     short: bool,
     max_tokens: int,
     next_cursor: str | None,
+    page: bool = False,
 ) -> dict[str, Any]:
     meta = outcome.metadata or {}
     cut = {name: totals[name] - offset * (i == 0) - kept
@@ -96,7 +97,8 @@ def truncation(
         "token_rule": TOKEN_RULE,
         "next_cursor": next_cursor,
         "narrower": outcome.narrower if (next_cursor or meta.get("truncated")) else None,
-        "coverage": _coverage(meta.get("coverage")),
+        # a page carries evidence only: what the numbers cover was said on the first answer
+        "coverage": None if page else _coverage(meta.get("coverage")),
     }
     # what is unknown or empty is left out: every token here is one the agent pays for
     block = {k: v for k, v in block.items() if k in ALWAYS or v}
@@ -108,12 +110,14 @@ def _coverage(coverage: dict[str, Any] | None) -> dict[str, Any] | None:
     for; `verbosity=detailed` on the HTTP API shows them)."""
     if not coverage:
         return None
-    out = {k: v for k, v in coverage.items() if k not in ("evidence", "logs", "notes")}
+    # services and line totals are said elsewhere in the answer; evidence caps are detail
+    out = {k: v for k, v in coverage.items()
+           if k not in ("evidence", "logs", "notes", "services_read", "lines_in_window")}
     notes = coverage.get("notes") or []
     if notes:  # the first few, shortened: the whole account is on the HTTP API
-        out["notes"] = [n if len(n) <= 160 else n[:157] + "..." for n in notes[:3]]
-        if len(notes) > 3:
-            out["notes_left_out"] = len(notes) - 3
+        out["notes"] = [n if len(n) <= 120 else n[:117] + "..." for n in notes[:2]]
+        if len(notes) > 2:
+            out["notes_left_out"] = len(notes) - 2
     evidence = coverage.get("evidence")
     if isinstance(evidence, dict):
         out["evidence_lines"] = evidence.get("lines")
@@ -135,7 +139,7 @@ def footer(tool: str, block: dict[str, Any], totals: dict[str, int]) -> str:
     if block.get("conclusion") == "minimal":
         notes.append("The narrative is the minimal one.")
     if block["source_truncated"]:
-        notes.append("The source held more lines in this window than were read.")
+        notes.append("The lines shown are a sample of those that match; the counts are exact.")
     more = []
     if block.get("next_cursor"):
         more.append("cursor=<truncation.next_cursor> (the next evidence)")

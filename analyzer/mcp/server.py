@@ -217,7 +217,7 @@ def answer(services: Services, tenant: str, spec: ToolSpec, arguments: dict[str,
         more = bool(draft.cuttable) and shown < next(iter(totals.values()))
         next_cursor = Cursor(spec.name, replay, shown).encode() if more else None
         block = truncation(outcome, kept, totals, offset=offset, short=short,
-                           max_tokens=max_tokens, next_cursor=next_cursor)
+                           max_tokens=max_tokens, next_cursor=next_cursor, page=token is not None)
         block["answer_tokens"], block["over_budget"] = max_tokens, False  # sized, set below
         return text + footer(spec.name, block, totals), {**structured, "truncation": block}
 

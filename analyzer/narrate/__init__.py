@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from analyzer.narrate.explore import explore_url
-from analyzer.narrate.story import KINDS, build_story
+from analyzer.narrate.stories import KINDS, build_story
 from analyzer.narrate.templating import render_story
 
 __all__ = ["FORMATS", "KINDS", "VERBOSITIES", "explore_url", "render"]

@@ -144,3 +144,23 @@ def _moment(stamp: str) -> datetime | None:
 def _date(stamp: str | None) -> str | None:
     moment = _moment(stamp) if stamp else None
     return moment.date().isoformat() if moment else None
+
+
+def rate(count: float, seconds: float) -> str:
+    """`count` per `seconds` in the unit that reads best: `3 a second`, `12 a minute`,
+    `4 an hour`; two significant figures at most."""
+    if seconds <= 0:
+        return number(count)
+    per_second = count / seconds
+    for value, unit in ((per_second, "a second"), (per_second * 60, "a minute"), (per_second * 3600, "an hour")):
+        if value >= 1 or unit == "an hour":
+            return f"{_two_figures(value)} {unit}"
+    return ""  # unreachable
+
+
+def _two_figures(value: float) -> str:
+    if value == 0:
+        return "0"
+    if value >= 10:
+        return f"{round(value, -len(str(int(value))) + 2):,.0f}"
+    return f"{value:.2g}" if value >= 1 else f"{value:.1g}"

@@ -376,7 +376,7 @@ class FileSource:
     ) -> Iterator[Block]:
         """The blocks of an indexed file that may hold lines in the window."""
         if entry.cached is not None:
-            return iter([Block(0, entry.size, 1, entry.cached)])
+            return iter([Block(0, entry.size, 1, entry.cached, entry.records, entry.malformed)])
         return self._ranges(path, self._block_ranges(entry, window), columnar)
 
     def _ranges(

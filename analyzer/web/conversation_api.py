@@ -170,6 +170,12 @@ def workspace_answer(
     _check_id(workspace_id, "workspace_id")
     query = Query(workspace_id=workspace_id, time_range=params.time_range, limit=10000)
     fetched = svc.source.fetch(query, tenant=tenant)
+    if not any(r.workspace_id == workspace_id for r in fetched.records):
+        raise NotFound(
+            f"no log line carries workspace_id {workspace_id!r} in the last {params.time_range}",
+            code="WORKSPACE_NOT_FOUND",
+            suggestion="Check the id, or widen time_range (e.g. time_range=7d).",
+        )
     body = workspace_summary(
         fetched.records,
         workspace_id,

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 from flask import Blueprint, Flask, Response, g
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -35,6 +34,7 @@ from analyzer.model import NS_PER_SECOND, instant_ns
 from analyzer.services import Services
 from analyzer.web.auth import require
 from analyzer.web.context import services
+from analyzer.web.flow_layout import RADIUS, layout
 
 log = logging.getLogger(__name__)
 bp = Blueprint("reports", __name__)
@@ -50,7 +50,7 @@ PALETTE = ("#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#1
 HEALTH = {
     "ok": ("#2e7d32", "healthy"),
     "error": ("#c62828", "logged errors"),
-    "unreachable": ("#6d1010", "unreachable (wrote no line)"),
+    "unreachable": ("#6d1010", "unreachable (no line of its own)"),
     "failed_per_caller": ("#ef6c00", "failing per its callers"),
     "rejected": ("#f9a825", "rejected the request"),
 }
@@ -188,67 +188,72 @@ def timeline_svg(
 
 
 def graph_svg(graph: dict[str, Any], width: int = 760) -> dict[str, Any]:
-    """Layered left to right when the graph is acyclic (callers before callees), else a ring;
-    nodes filled by health, the failing hop ringed, every edge labelled with its call count."""
+    """Callers before callees (see `flow_layout`: no node or label overlaps another), nodes
+    filled by health, the failing hop ringed, every edge labelled with its call count."""
     nodes = graph.get("nodes") or []
     edges = graph.get("edges") or []
-    g_ = nx.DiGraph()
-    g_.add_nodes_from(n["id"] for n in nodes)
-    g_.add_edges_from((e["source"], e["target"]) for e in edges)
-    radius, margin_x, margin_y = 24, 96, 56
-    layers = [sorted(layer) for layer in nx.topological_generations(g_)] if nx.is_directed_acyclic_graph(g_) else []
-    tallest = max((len(layer) for layer in layers), default=max(1, len(nodes) // 2))
-    height = max(200, 2 * margin_y + tallest * 100)
-    positions: dict[str, tuple[float, float]] = {}
-    if nodes and layers:
-        for col, layer in enumerate(layers):
-            x = margin_x + (width - 2 * margin_x) * (col / (len(layers) - 1) if len(layers) > 1 else 0.5)
-            for row, name in enumerate(layer):
-                positions[name] = (x, margin_y + (height - 2 * margin_y) * ((row + 1) / (len(layer) + 1)))
-    else:
-        cx, cy, ring = width / 2, height / 2, min(width, height) / 2 - margin_y
-        for i, n in enumerate(nodes):
-            angle = 2 * math.pi * i / max(1, len(nodes)) - math.pi / 2
-            positions[n["id"]] = (cx + ring * math.cos(angle), cy + ring * math.sin(angle))
     failing = graph.get("failing_hop")
+    noun = "call" if graph.get("kind") == "request_flow" else "minute"
+    details = {n["id"]: _node_detail(n) for n in nodes}
+    labels = {(e["source"], e["target"]): _edge_label(e, noun) for e in edges}
+    placed = layout(
+        [(n["id"], details[n["id"]], n["id"] == failing) for n in nodes],
+        [(e["source"], e["target"], labels[(e["source"], e["target"])]) for e in edges],
+        width=width,
+    )
+    radius = RADIUS
     drawn_nodes = []
     for n in nodes:
-        x, y = positions[n["id"]]
+        shape = placed.nodes[n["id"]]
         status = n.get("status") or ("error" if n.get("errors") else "ok")
         colour, health = HEALTH.get(status, HEALTH["error"])
-        if n.get("inferred"):
-            detail = "no line of its own"
-        else:
-            detail = f"{n.get('errors', 0)} error{'' if n.get('errors') == 1 else 's'} / {n.get('lines', 0)} lines"
         drawn_nodes.append({
-            "id": n["id"], "x": round(x, 1), "y": round(y, 1), "r": radius, "color": colour,
-            "status": status, "health": health, "errors": n.get("errors", 0), "detail": detail,
-            "failing": n["id"] == failing, "dashed": bool(n.get("inferred")),
+            "id": n["id"], "x": round(shape.x, 1), "y": round(shape.y, 1), "r": radius, "color": colour,
+            "status": status, "health": health, "errors": n.get("errors", 0), "detail": details[n["id"]],
+            "detail_lines": shape.detail, "failing": n["id"] == failing, "dashed": bool(n.get("inferred")),
         })
     drawn_edges = []
     for e in edges:
-        (x1, y1), (x2, y2) = positions[e["source"]], positions[e["target"]]
-        length = math.hypot(x2 - x1, y2 - y1) or 1
-        ux, uy = (x2 - x1) / length, (y2 - y1) / length
+        a, b = placed.nodes[e["source"]], placed.nodes[e["target"]]
+        # top to bottom, an edge leaves below its source's labels rather than through them
+        below = placed.direction == "down" and b.y - b.above > a.y + a.below
+        ax, ay = (a.x, a.y + a.below - 4 - radius) if below else (a.x, a.y)
+        length = math.hypot(b.x - ax, b.y - ay) or 1
+        ux, uy = (b.x - ax) / length, (b.y - ay) / length
         calls = int(e.get("weight") or 1)
-        noun = "call" if graph.get("kind") == "request_flow" else "minute"
-        label = f"{calls} {noun}{'' if calls == 1 else 's'}"
-        # the label sits beside the middle of the line, on the side away from the arrow's turn
-        mx, my = (x1 + x2) / 2 + uy * 12, (y1 + y2) / 2 - ux * 12
+        label = labels[(e["source"], e["target"])]
+        lx, ly = placed.edge_labels[(e["source"], e["target"])]
         drawn_edges.append({
-            "x1": round(x1 + ux * (radius + 2), 1), "y1": round(y1 + uy * (radius + 2), 1),
-            "x2": round(x2 - ux * (radius + 8), 1), "y2": round(y2 - uy * (radius + 8), 1),
+            "x1": round(ax + ux * (radius + 2), 1), "y1": round(ay + uy * (radius + 2), 1),
+            "x2": round(b.x - ux * (radius + 8), 1), "y2": round(b.y - uy * (radius + 8), 1),
             "failed": bool(e.get("failed")),
             "width": round(min(5, 1.5 + math.log2(calls)), 1),
-            "label": label, "lx": round(mx, 1), "ly": round(my + 4, 1),
+            "label": label, "lx": round(lx, 1), "ly": round(ly + 4, 1),
             "title": f"{e['source']} → {e['target']}: {label}"
                      + (f" (from {e['inferred_from']})" if e.get("inferred_from") else ""),
         })
     shown = list(dict.fromkeys(n["status"] for n in drawn_nodes))
     legend = [{"color": HEALTH[s][0], "label": HEALTH[s][1]} for s in HEALTH if s in shown]
-    return {"width": width, "height": height, "nodes": drawn_nodes, "edges": drawn_edges,
-            "legend": legend, "empty": not drawn_nodes,
+    return {"width": round(placed.width), "height": round(max(200, placed.height)), "nodes": drawn_nodes,
+            "edges": drawn_edges, "legend": legend, "empty": not drawn_nodes,
             "failing_label": "failing hop" if graph.get("kind") == "request_flow" else "first to fail"}
+
+
+def _node_detail(node: dict[str, Any]) -> str:
+    if node.get("silent"):
+        named = int(node.get("named_by_errors") or 0)
+        if not named:
+            return "no logs of its own"
+        return f"no logs of its own; named by {named} error{'' if named == 1 else 's'}"
+    if node.get("inferred"):
+        return "no line for this request"
+    errors = node.get("errors", 0)
+    return f"{errors} error{'' if errors == 1 else 's'} / {node.get('lines', 0)} lines"
+
+
+def _edge_label(edge: dict[str, Any], noun: str) -> str:
+    calls = int(edge.get("weight") or 1)
+    return f"{calls} {noun}{'' if calls == 1 else 's'}"
 
 
 def _role(name: str, root_cause: str | None, suspects: Sequence[str], alerting: Sequence[str]) -> str | None:
@@ -431,6 +436,7 @@ def render_report(
         insights=insights,
         summary=result.get("summary") or {},
         alert_services=(record.get("query") or {}).get("services") or [],
+        also_read=_also_read(result, (record.get("query") or {}).get("services") or []),
         timeline=timeline_svg(
             report.get("timeline") or {}, alert_start=alert.get("starts_at"), alert_end=record.get("ends_at")
         ),
@@ -440,6 +446,17 @@ def render_report(
         annotation=annotation_of(record),
         window_note=window_note((result.get("metadata") or {}).get("alert_window") or {}),
     )
+
+
+def _also_read(result: dict[str, Any], asked: list[str]) -> dict[str, Any] | None:
+    """The services read beyond the alert's to find the cause (their lanes are drawn too)."""
+    meta = result.get("metadata") or {}
+    coverage = meta.get("coverage") or {}
+    others = [s for s in coverage.get("services_read") or [] if s not in asked]
+    if not asked or not others:
+        return None
+    lines = int(coverage.get("lines_in_window") or 0) - int(meta.get("total_logs") or 0)
+    return {"services": others, "lines": max(0, lines)}
 
 
 def window_note(window: dict[str, Any]) -> str | None:

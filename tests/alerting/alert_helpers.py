@@ -26,6 +26,9 @@ FIXTURES = TESTS / "fixtures" / "grafana_webhook"
 # browser fail their cache calls until 08:18:45 (analyzer/sample_logs/ground_truth.json).
 INCIDENT_START = "2026-11-24T08:12:00Z"
 INCIDENT_END = "2026-11-24T08:19:30Z"
+ARTIFACTS = TESTS.parent / "test-artifacts"  # screenshots of the report pages
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
 
 
 def load_payload(name: str) -> dict[str, Any]:

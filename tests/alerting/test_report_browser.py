@@ -8,24 +8,23 @@ same alert resolved 45 s after the incident ends.
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from itertools import pairwise
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from alert_helpers import GrafanaStub, load_payload, make_settings, retarget, start_grafana
+from alert_helpers import (
+    ARTIFACTS,
+    GrafanaStub,
+    load_payload,
+    make_settings,
+    retarget,
+    start_grafana,
+)
 
 from analyzer.model import NS_PER_SECOND, format_timestamp, instant_ns
-
-REPO = Path(__file__).resolve().parents[2]
-ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 
 pytestmark = pytest.mark.browser
 
@@ -77,27 +76,6 @@ def incident_report(
     assert record["status"] == "done"
     yield f"{base}/reports/{analysis_id}", {"incident": incident, "record": record, "grafana": grafana.url}
     server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        if os.environ.get("CI"):
-            pytest.fail("CI must install chromium and chromium-driver")
-        pytest.skip("headless Chromium is not installed")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--window-size=900,1800"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
 
 
 def test_report_page_loads_without_console_errors_and_draws_its_charts(incident_report, chromium) -> None:

@@ -101,6 +101,24 @@ def test_worker_stores_a_timeline_over_every_service_not_only_the_alerting_one(m
     assert truth["root_cause_service"] in timeline["services"]
 
 
+def test_a_cause_outside_the_alerting_service_comes_with_the_services_read_to_find_it(make_app) -> None:
+    app = make_app()
+    alert = retarget(load_payload("alerting_single_firing.json"), labels={"service": "api"})
+    accepted = app.post_alerts(alert).get_json()
+    app.post_alerts(retarget(alert, status="resolved", ends_at=INCIDENT_END))
+    assert app.drain()[0] == "done"
+    record = app.client.get(f"/api/v1/ai_logs/analyses/{accepted['analysis_id']}").get_json()
+
+    meta = record["result"]["metadata"]
+    assert meta["services_queried"] == ["api"] and "redis" in meta["coverage"]["services_read"]
+    others = meta["coverage"]["lines_in_window"] - meta["total_logs"]
+    opening = record["narrative"].split("\n\n")[1]
+    assert opening.startswith(f"What happened: {meta['total_logs']:,} lines from api; to find causes it also read ")
+    assert f"({others:,} lines)" in opening and "its likely root cause is redis" in opening
+    page = app.client.get(f"/reports/{accepted['analysis_id']}").get_data(as_text=True)
+    assert f'<dd id="also-read">{others} lines from admin-ui, anythingllm, browser, redis, worker</dd>' in page
+
+
 def test_report_narrative_is_paragraphs_not_one_preformatted_block(make_app) -> None:
     app = make_app(grafana_url="http://grafana.invalid")
     accepted = app.post_alerts(

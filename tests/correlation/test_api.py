@@ -96,5 +96,5 @@ def test_narrative_format_adds_the_text_beside_the_structured_body(
         f"/api/v1/ai_logs/correlate?correlation_id={request['correlation_id']}&format=narrative"
     ).get_json()
     assert body["format"] == "narrative"
-    assert "Where it started: It started at anythingllm" in body["narrative"]
-    assert body["failing_hop"] == "anythingllm"
+    assert "Where it started: It started at anythingllm-db, which has no logs of its own" in body["narrative"]
+    assert body["failing_hop"] == "anythingllm-db"  # its database, named by anythingllm

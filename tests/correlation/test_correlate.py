@@ -115,10 +115,16 @@ def test_a_silent_peer_named_in_an_error_is_the_unreachable_failing_hop() -> Non
     assert result.hops["redis"].inferred and result.hops["redis"].status == "unreachable"
 
 
-def test_host_port_of_an_unknown_host_is_not_a_hop() -> None:
+def test_host_port_of_a_host_that_logs_nothing_is_a_silent_hop() -> None:
     records = [rec(0, "anythingllm", "Can't reach database server at anythingllm-db:5432", "error")]
     result = request_flow(records, CID, known_services=["anythingllm", "api"])
-    assert set(result.hops) == {"anythingllm"}
+    assert set(result.hops) == {"anythingllm", "anythingllm-db"}
+    assert result.hops["anythingllm-db"].silent and result.failing_hop == "anythingllm-db"
+
+
+def test_a_word_followed_by_a_number_is_not_a_host() -> None:
+    records = [rec(0, "api", "request failed status:503 after retry:3, took:1200ms", "error")]
+    assert set(request_flow(records, CID).hops) == {"api"}
 
 
 def test_unknown_id_gives_an_empty_result_that_says_so() -> None:

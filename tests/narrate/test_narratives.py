@@ -50,7 +50,7 @@ def test_narrative_names_the_root_cause_service_first_with_evidence(demo: Any, k
             assert started.index(incident["root_cause_service"]) < started.index(other)
     # evidence travels with the claim: a short time, a quoted sample line, a count, a link
     assert re.search(r"\(\d\d:\d\d:\d\d\.\d{3}\)", first_line)
-    assert re.search(r": `[^`]+` \(\d+ (error lines?|callers?)", first_line)
+    assert re.search(r": `[^`]+` \((\d+ error lines?|named by \d+ error lines?)\)", first_line)
     assert f"Explore: {GRAFANA}/explore?" in started
 
 
@@ -90,10 +90,32 @@ def test_conversation_and_workspace_narratives_render(demo: Any) -> None:
     truth = next(c for c in demo.truth["conversations"] if c["failed_turns"])
     conversation = mask(conversation_report(demo.records, truth["conversation_id"], prices=prices))
     text = render("conversation", conversation, fmt="narrative", grafana_url=GRAFANA)
-    assert "Where it started:" in text and str(truth["turns"]) in text
+    assert f"{truth['turns']} turns" in text and "Failed turns, in time order:" in text
     summary = mask(workspace_summary(demo.records, truth["workspace_id"], prices=prices))
     text = render("workspace", summary, fmt="narrative")
     assert summary["top_error_patterns"][0]["pattern"] in text
+
+
+def test_each_failed_turn_of_a_conversation_is_told_on_its_own(demo: Any) -> None:
+    truth = max(demo.truth["conversations"], key=lambda c: c["failed_turns"])
+    body = mask(conversation_report(demo.records, truth["conversation_id"], prices=load_prices()))
+    text = render("conversation", body, fmt="narrative", verbosity="detailed")
+    turns = re.findall(r"^- (\d\d:\d\d:\d\d) turn (\S+): (\S+) failed first", text, re.M)
+    assert len(turns) == truth["failed_turns"] >= 2
+    assert [t for t, _, _ in turns] == sorted(t for t, _, _ in turns)
+    assert "failed after it" not in text  # turns of different outages are not one cascade
+
+
+def test_the_workspace_story_tells_its_first_error_apart_from_its_most_frequent(demo: Any) -> None:
+    summary = mask(workspace_summary(demo.records, "ws-legal", prices=load_prices()))
+    text = render("workspace", summary, fmt="narrative")
+    assert "Where it started" not in text
+    first = summary["first_error"]
+    assert f"The first error came at {first['timestamp'][11:19]} from {first['service']}" in text
+    assert text.index("Most frequent errors:") < text.index(summary["top_error_patterns"][0]["pattern"])
+    hours = summary["peak_usage_times"]
+    assert text.count("Busiest hour") == 1
+    assert f"{hours[0]['requests']} of {summary['total_requests']} requests" in text
 
 
 def test_query_narrative_leads_with_the_top_insight() -> None:
@@ -144,12 +166,9 @@ def test_query_narrative_leads_with_the_top_insight() -> None:
     }
     text = render("query", body, fmt="narrative", grafana_url=GRAFANA)
     started = text.split("Where it started:", 1)[1]
-    assert (
-        started.splitlines()[0]
-        .strip()
-        .startswith("redis failed first (08:11:15): `OOM command not allowed`")
+    assert started.splitlines()[0].strip().startswith(
+        "redis is very likely the root cause: `OOM command not allowed` (4 lines, 08:11:15\u201308:18:45)"
     )
-    assert "(4 lines, 08:11:15\u201308:18:45)" in started
     assert started.index("redis") < started.index("api")
     assert "1. Restart redis." in text
 
@@ -204,8 +223,8 @@ def test_a_window_with_several_incidents_lists_each_problem_in_time_order(demo: 
         # (a burst is counted from the start of its bucket, up to two minutes early)
         start, end = minutes(incident["start"][11:16]), minutes(incident["end"][11:16])
         assert start - 2 <= minutes(heading.split()[1][:5]) <= end
-        first_named = heading.split()[2].rstrip(",")
-        assert first_named in incident["affected_services"]
+        first_named = heading.split()[2].rstrip(",:")
+        assert first_named in incident["affected_services"] + [incident.get("root_cause_dependency")]
 
 
 def test_a_window_around_one_incident_tells_one_story(demo: Any) -> None:
@@ -214,7 +233,8 @@ def test_a_window_around_one_incident_tells_one_story(demo: Any) -> None:
     text = render("query", body, fmt="narrative")
     assert "separate problems" not in text and "One problem" in text
     started = text.split("Where it started:", 1)[1].splitlines()[0]
-    assert started.strip().startswith(f"{incident['root_cause_service']} failed first (")
+    assert started.strip().startswith(f"{incident['root_cause_dependency']} is very likely the root cause")
+    assert "it has no logs of its own, and anythingllm" in started
 
 
 def test_times_are_short_and_the_date_is_said_once(demo: Any) -> None:
@@ -273,8 +293,10 @@ def test_audit_narrative_says_who_did_what_and_what_failed(demo: Any) -> None:
     outcome = body["summary"]["by_outcome"]
     text = render("query", body, fmt="narrative")
     assert f"{outcome['success']:,} succeeded, {outcome['failure']:,} failed" in text
-    top_actor = next(a for a in body["summary"]["by_actor"] if a != "unknown")
-    assert f"Most active: {top_actor}" in text
+    top = next(a for a in body["summary"]["actors"] if a["actor"] != "unknown")
+    who = text.split("Who did what:", 1)[1]
+    assert f"- {top['actor']}: {top['events']} events (" in who and f"{top['failed']} failed" in who
+    assert "separate problems" not in text and "Where it started" not in text
 
 
 def test_conversation_mode_counts_conversations_and_tokens(demo: Any) -> None:
@@ -282,6 +304,7 @@ def test_conversation_mode_counts_conversations_and_tokens(demo: Any) -> None:
     text = render("query", body, fmt="narrative", verbosity="minimal")
     summary = body["summary"]
     assert (
-        f"{summary['conversation_count']} conversations used {summary['total_tokens']:,} tokens"
-        in text
-    )
+        f"{summary['conversation_count']} conversations with {summary['total_turns']} turns used "
+        f"{summary['total_tokens']:,} tokens costing $"
+    ) in text
+    assert f"{summary['failed_turns']} turns failed" in text and "separate problems" not in text

@@ -26,6 +26,11 @@ def _incidents(directory: Path) -> list[dict]:
     return json.loads((directory / demo.GROUND_TRUTH_FILE).read_text())["incidents"]
 
 
+def _right(incident: dict) -> set[str]:
+    """The service that fails, or the dependency behind it that logs nothing (its database)."""
+    return {incident["root_cause_service"], incident.get("root_cause_dependency", "")} - {""}
+
+
 def test_generator_makes_at_least_six_incident_kinds(generated: Path) -> None:
     assert len({i["kind"] for i in _incidents(generated)}) >= 6
 
@@ -38,7 +43,7 @@ def test_top_insight_names_the_root_cause_service_of_every_incident(generated: P
         window = query.window()
         fetched = source.fetch(query)
         top = analyze_records(fetched.records, query, window).insights[0]
-        if (top.kind, top.service) != ("root_cause", incident["root_cause_service"]):
+        if top.kind != "root_cause" or top.service not in _right(incident):
             wrong[incident["kind"]] = (top.kind, top.service, incident["root_cause_service"])
     assert wrong == {}
 
@@ -54,7 +59,11 @@ def test_a_window_with_several_incidents_names_each_root_cause(generated: Path) 
         found[incident["kind"]] = next(
             (c.service for c in causes if start <= c.evidence.first_seen_ns <= end), None
         )
-    assert found == {i["kind"]: i["root_cause_service"] for i in truth["incidents"]}
+    assert {k: s for k, s in found.items() if s not in _right(_kind(truth, k))} == {}
+
+
+def _kind(truth: dict, kind: str) -> dict:
+    return next(i for i in truth["incidents"] if i["kind"] == kind)
 
 
 def test_root_cause_is_not_the_loudest_service_when_callers_log_more(generated: Path) -> None:

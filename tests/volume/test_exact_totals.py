@@ -136,10 +136,10 @@ def test_the_cli_header_counts_the_window(volume: Window) -> None:
     )  # fmt: skip
     truth = volume.truth
     header = done.stdout.splitlines()
-    line = next(x for x in header if " records from " in x)
-    assert line.startswith(f"{truth['total_lines']} records")
-    assert f"{truth['total_errors']} errors" in line
-    assert f"{truth['total_warnings']} warnings" in line
+    line = next(x for x in header if " lines from " in x)
+    assert line.startswith(f"{truth['total_lines']:,} lines")
+    assert f"{truth['total_errors']:,} errors" in line
+    assert f"{truth['total_warnings']:,} warnings" in line
 
 
 def test_counts_of_a_span_agree_with_the_truth(volume: Window) -> None:

@@ -150,6 +150,9 @@ def test_expand_dependencies_lets_insights_name_a_service_outside_the_filter() -
     ]
     narrow = analyze_records(outage, Query(services=["api"]), WINDOW)
     expanded = analyze_records(outage, Query(services=["api"], expand_dependencies=True), WINDOW)
-    assert "redis" not in {i.service for i in narrow.insights}
+    # without redis's own lines, redis is what api's lines name: a cause read from its callers
+    assert narrow.insights[0].service == "redis" and narrow.insights[0].evidence.extra["silent"]
     assert expanded.insights[0].service == "redis"
+    assert "silent" not in expanded.insights[0].evidence.extra  # its own lines were read
+    assert expanded.insights[0].evidence.extra["own_failures"] == 2
     assert {e["service"] for e in expanded.logs} == {"api"}
