@@ -194,60 +194,6 @@ class WindowFacts:
         buckets = self.window.end_ns // self.bucket_ns - self.window.start_ns // self.bucket_ns + 1
         return _background_limit(list(totals.values()), buckets)
 
-
-    def incident_onsets(self, incident: Incident) -> dict[str, int]:
-        """When each service started failing in the incident. A service that also fails outside
-        incidents (background noise) starts where its own failures rise above its background, at
-        the failure counts' fine step; a quiet one starts at its first failure line."""
-        firsts = self.onsets(incident.lead_in_ns, incident.end_ns)
-        fine, step = self._fine_failures()
-        out: dict[str, int] = {}
-        for service, first_ns in firsts.items():
-            if not self._fails_outside_incidents(service):
-                out[service] = first_ns
-                continue
-            row = fine.get(service, {})
-            limit = _background_limit(list(row.values()), self._fine_buckets(step))
-            hot = sorted(
-                b * step for b, n in row.items()
-                if n > limit and incident.start_ns - step <= b * step <= incident.end_ns
-            )
-            if not hot:
-                continue  # only its usual failures: not part of this incident
-            line = next(
-                (r.timestamp_ns for r in self.records
-                 if r.service == service and hot[0] <= r.timestamp_ns <= incident.end_ns
-                 and r.level >= Severity.ERROR),
-                None,
-            )
-            out[service] = line if line is not None else max(hot[0], first_ns)
-        return out
-
-    def _fine_failures(self) -> tuple[dict[str, dict[int, int]], int]:
-        """Failures per service in epoch-aligned buckets of about 1/1000 of the window (at least
-        the profile's own finest step)."""
-        series = self.profile.failure_series()
-        seconds = max(1, (self.window.end_ns - self.window.start_ns) // NS_PER_SECOND // 1000)
-        step = max(series.step_ns, seconds * NS_PER_SECOND)
-        step -= step % series.step_ns
-        out: dict[str, dict[int, int]] = defaultdict(dict)
-        for (service, _), row in series.cells.items():
-            target = out[service]
-            for i, n in row.items():
-                b = series.bucket_start(i) // step
-                target[b] = target.get(b, 0) + n
-        return dict(out), step
-
-    def _fine_buckets(self, step: int) -> int:
-        return self.window.end_ns // step - self.window.start_ns // step + 1
-
-    def _fails_outside_incidents(self, service: str) -> bool:
-        row = self.failure_buckets().get(service, {})
-        covered = [
-            (i.lead_in_ns // self.bucket_ns, i.end_ns // self.bucket_ns) for i in self.incidents
-        ]
-        return any(n and not any(lo <= b <= hi for lo, hi in covered) for b, n in row.items())
-
     def onsets(self, start_ns: int, end_ns: int) -> dict[str, int]:
         """First failure per service in the span: the evidence's onset lines (exact), else the
         first failing group's first time when it falls in the span."""
