@@ -64,6 +64,27 @@ def scope(data: dict[str, Any]) -> str:
     return text
 
 
+def coverage_caveat(meta: dict[str, Any]) -> str:
+    """The sentence a reader needs when not every figure is the whole window's: the counts are
+    estimated by the source, or messages and causes rest on a sample of its lines."""
+    coverage = meta.get("coverage") or {}
+    out = []
+    if coverage.get("numbers") == "estimated":
+        out.append(f"Counts are estimates ({coverage.get('computed_by') or 'the source'}).")
+    if str(coverage.get("message_groups", "exact")) != "exact":
+        read, total = coverage.get("lines_read"), coverage.get("lines_in_window")
+        of = (
+            f"{number(int(read))} of the window's {plural(int(total), 'line')}"
+            if isinstance(read, int) and isinstance(total, int) and read < total
+            else "the window's lines"
+        )
+        out.append(
+            f"Messages and causes are found in a sample of {of}"
+            + ("; line and error counts are the whole window's." if coverage.get("numbers") == "exact" else ".")
+        )
+    return " ".join(out)
+
+
 def _troubleshoot(data: dict[str, Any], clock: Clock) -> Opening:
     summary = data.get("summary", {})
     errors = int(summary.get("error_count", 0))

@@ -22,7 +22,7 @@ from analyzer.narrate.insight_claims import (
     order_sentence,
     unrepeated,
 )
-from analyzer.narrate.mode_openings import INCIDENT_MODES, opening
+from analyzer.narrate.mode_openings import INCIDENT_MODES, coverage_caveat, opening
 from analyzer.narrate.phrasing import Clock, latency, names, plural, seconds_between, span
 from analyzer.narrate.story import Claim, Event, Linker, Problem, Section, Story, capital
 
@@ -43,6 +43,9 @@ def query_story(data: dict[str, Any], link: Linker) -> Story:
     words = InsightWords(link, clock)
     insights = [i for i in data.get("insights", []) if isinstance(i, dict)]
     told = opening(mode, data, clock)
+    caveat = coverage_caveat(meta)
+    if caveat:
+        told.text += " " + caveat
     problems, wide = episodes_mod.split(insights)
     story = Story(
         title=f"{MODE_TITLES.get(mode, capital(mode))} · {clock.window(window.get('start'), window.get('end'))}",

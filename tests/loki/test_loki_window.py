@@ -45,6 +45,19 @@ def test_the_analysis_names_the_cache_as_root_cause(source: LokiSource, scale_tr
     assert analysis.summary["total_records"] == scale_truth["total_lines"]
 
 
+def test_the_narrative_says_its_messages_rest_on_a_sample_and_its_counts_are_exact(
+    source: LokiSource, scale_truth: dict[str, Any]
+) -> None:
+    from analyzer.narrate import render
+
+    body = analyze(source.read_window(window_query()), window_query()).to_dict()
+    text = render("query", body, fmt="narrative", verbosity="standard")
+    headline = text.split("\n\n")[1]
+    assert f"{scale_truth['total_lines']:,} lines" in headline
+    assert "Messages and causes are found in a sample of " in headline
+    assert f"of the window's {scale_truth['total_lines']:,} lines; line and error counts are the whole" in headline
+
+
 def test_first_errors_are_exact_where_a_forward_read_shows_them(
     source: LokiSource, scale_truth: dict[str, Any]
 ) -> None:

@@ -308,3 +308,10 @@ def test_conversation_mode_counts_conversations_and_tokens(demo: Any) -> None:
         f"{summary['total_tokens']:,} tokens costing $"
     ) in text
     assert f"{summary['failed_turns']} turns failed" in text and "separate problems" not in text
+
+
+def test_a_window_read_whole_carries_no_sampling_caveat(demo: Any) -> None:
+    window = TimeRange(demo.records[0].timestamp_ns, demo.records[-1].timestamp_ns)
+    body = analyze_records(demo.records, Query(), window).to_dict()
+    text = render("query", body, fmt="narrative", verbosity="standard")
+    assert "sample" not in text.split("\n\n")[1]
