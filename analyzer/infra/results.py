@@ -18,7 +18,8 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -181,24 +182,29 @@ class SqliteResultsStore:
         row = self._conn().execute("SELECT doc FROM analyses WHERE id = ?", (analysis_id,)).fetchone()
         return json.loads(row[0]) if row else None
 
-    def update(self, analysis_id: str, **changes: Any) -> dict[str, Any] | None:
+    @contextmanager
+    def _locked(self, analysis_id: str) -> Iterator[tuple[sqlite3.Connection, Record | None]]:
+        """The record under a write lock: committed when the block ends, rolled back on error."""
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
             row = conn.execute("SELECT doc FROM analyses WHERE id = ?", (analysis_id,)).fetchone()
-            if not row:
-                conn.execute("ROLLBACK")
+            yield conn, json.loads(row[0]) if row else None
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def update(self, analysis_id: str, **changes: Any) -> dict[str, Any] | None:
+        with self._locked(analysis_id) as (conn, found):
+            if found is None:
                 return None
-            record = {**json.loads(row[0]), **changes}
+            record = {**found, **changes}
             conn.execute(
                 "UPDATE analyses SET doc = ?, status = ? WHERE id = ?",
                 (json.dumps(record, default=str), record.get("status", "queued"), analysis_id),
             )
-            conn.execute("COMMIT")
             return record
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def delete(self, analysis_id: str) -> None:
         self._conn().execute("DELETE FROM analyses WHERE id = ?", (analysis_id,))
@@ -206,20 +212,12 @@ class SqliteResultsStore:
     def take_over(self, analysis_id: str, write: Callable[[Record], Record]) -> Record | None:
         """Hand the record to `write` (another store) and delete it here, all or nothing: the
         row stays locked meanwhile, so no local update slips in between."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            row = conn.execute("SELECT doc FROM analyses WHERE id = ?", (analysis_id,)).fetchone()
-            if not row:
-                conn.execute("ROLLBACK")
+        with self._locked(analysis_id) as (conn, found):
+            if found is None:
                 return None
-            written = write(json.loads(row[0]))
+            written = write(found)
             conn.execute("DELETE FROM analyses WHERE id = ?", (analysis_id,))
-            conn.execute("COMMIT")
             return written
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
 
     def ids(self, limit: int) -> list[str]:
         rows = self._conn().execute("SELECT id FROM analyses ORDER BY created LIMIT ?", (limit,))
