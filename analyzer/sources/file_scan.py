@@ -19,7 +19,6 @@ a text record, which builds its fields on demand.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from typing import IO, Any
 from analyzer.model import LogRecord, Severity
 from analyzer.sources.formats.account import ScanCounts
 from analyzer.sources.formats.detect import detect_path
+from analyzer.sources.formats.json_objects import lenient_object, load_object
 from analyzer.sources.formats.levels import numeric_level, words_level
 from analyzer.sources.formats.registry import CONTINUATION as CONTINUATION_SHAPE
 from analyzer.sources.formats.sniff import open_log
@@ -56,33 +56,10 @@ from analyzer.sources.records import (
     severity_of,
 )
 
-try:  # several times faster than json on the lines of a large dump
-    from orjson import loads as _loads
-except ImportError:  # pragma: no cover - an environment installed before the dependency
-    _loads = json.loads
-
 READ_CHUNK = 1 << 20
 
 Item = LogRecord | dict[str, Any] | None
 Entry = tuple[int, int, int | None, str, Severity | None, Item, bytes]
-
-
-def load_object(line: bytes) -> dict[str, Any] | None:
-    """The JSON object on a line, None when it is not one."""
-    try:
-        data = _loads(line)
-    except ValueError:  # orjson's and json's decode errors, and invalid UTF-8
-        return None
-    return data if type(data) is dict else None
-
-
-def _lenient_object(line: bytes) -> dict[str, Any] | None:
-    """The JSON object the fast parser refuses (NaN, lone surrogates), as Python reads it."""
-    try:
-        data = json.loads(line.decode("utf-8", errors="replace"))
-    except ValueError:
-        return None
-    return data if type(data) is dict else None
 
 
 def open_binary(path: Path) -> IO[bytes]:
@@ -338,7 +315,7 @@ def entry_mapping(entry: Entry) -> dict[str, Any] | None:
     if type(item) is dict:
         return item
     if item is None:
-        return load_object(entry[6].strip()) or _lenient_object(entry[6].strip())
+        return load_object(entry[6].strip()) or lenient_object(entry[6].strip())
     if isinstance(item, LineFormat):
         data = item.fields(entry[6])
         data["level"] = (entry[4] or Severity.INFO).label
@@ -562,7 +539,7 @@ class LineScanner:
             self.counts.blank += 1
             return
         if stripped[:1] == b"{" and not self.strict:
-            data = load_object(stripped) or _lenient_object(stripped)
+            data = load_object(stripped) or lenient_object(stripped)
             if data is not None:
                 self._object(offset, line_no, data, raw, out)
                 return

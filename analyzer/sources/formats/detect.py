@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from analyzer.sources.formats.context import LineContext
+from analyzer.sources.formats.json_objects import load_object
 from analyzer.sources.formats.registry import CONTINUATION, text_specs, time_shapes
 from analyzer.sources.formats.sniff import head
 from analyzer.sources.formats.structured import JsonFormat, LogfmtFormat, json_kind
@@ -26,12 +27,6 @@ SAMPLE_LINES = 200
 HEAD_BYTES = 65_536
 NEAR_BEST = 0.8
 ENOUGH = 0.5  # a format (or a learned time) must read this share of the sample to be chosen
-
-
-def _load(line: bytes) -> object:
-    from analyzer.sources.file_scan import load_object
-
-    return load_object(line)
 
 
 def sample_lines(head: bytes) -> list[bytes]:
@@ -49,7 +44,7 @@ def detect(lines: list[bytes], ctx: LineContext) -> LineFormat:
     objects = [line for line in lines[:SAMPLE_LINES] if line.lstrip()[:1] == b"{"]
     if len(objects) * 2 >= min(len(lines), SAMPLE_LINES):
         for line in objects:
-            data = _load(line.strip())
+            data = load_object(line.strip())
             if isinstance(data, dict):
                 return JsonFormat(json_kind(data))
         return JsonFormat("json")

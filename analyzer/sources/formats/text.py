@@ -30,6 +30,7 @@ from analyzer.sources.formats.levels import (
     syslog_level,
     words_level,
 )
+from analyzer.sources.formats.time_shapes import guess_reader
 from analyzer.sources.formats.times import TimeReader
 
 # group names with a role; `level2`, `thread2` ... are second spellings of the same role
@@ -185,8 +186,6 @@ class RegexFormat(LineFormat):
         if not text:
             return None
         if self.reader is None:
-            from analyzer.sources.formats.registry import guess_reader
-
             self.reader = guess_reader(_decode(text), self.ctx.tz, self.ctx.mtime_ns)
             if self.reader is None:
                 return None
