@@ -142,8 +142,8 @@ def render_terminal(
     queried = meta["services_queried"]
     out = window_header(meta["query_mode"], window, source)
     out.append(
-        f"{plural(int(meta['total_logs']), 'line')} from "
-        + (names(queried) if len(queried) <= 3 else plural(len(queried), "service"))
+        plural(int(meta["total_logs"]), "line")
+        + (" from " + (names(queried) if len(queried) <= 3 else plural(len(queried), "service")) if queried else "")
         + f" · {plural(int(summary.get('error_count', 0)), 'error')}"
         f" · {plural(int(summary.get('warning_count', 0)), 'warning')}"
         + (f" · {plural(int(meta['malformed_lines']), 'malformed line')}" if meta.get("malformed_lines") else "")

@@ -54,3 +54,14 @@ def test_a_source_given_is_named_in_the_header(tmp_path, capsys) -> None:
     assert main(["query", "--source", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert f"source: files {tmp_path}" in out and "bundled" not in out
+
+
+def test_an_empty_window_says_it_read_no_lines_without_naming_services(tmp_path, capsys) -> None:
+    (tmp_path / "api.jsonl").write_text(
+        '{"timestamp": "2026-11-24T08:00:00Z", "level": "error", "service": "api", '
+        '"message": "boom"}\n'
+    )
+    window = ["--from", "2026-11-25T00:00:00Z", "--to", "2026-11-25T01:00:00Z"]
+    assert main(["query", "--source", str(tmp_path), *window]) == 0
+    counts = capsys.readouterr().out.splitlines()[2]
+    assert counts == "0 lines · 0 errors · 0 warnings"

@@ -106,8 +106,8 @@ def test_a_line_no_format_reads_is_counted_with_a_sample(var_log: Path) -> None:
 def test_the_answer_says_what_was_read_and_skipped(var_log: Path) -> None:
     read = FileSource(str(var_log)).read_window(EVERYTHING)
     notes = read.profile.coverage()["notes"]
-    assert any(n.startswith("read 12 file(s): alternatives.log (alternatives: 2 lines") for n in notes)
-    assert any(n.startswith("4 file(s) skipped: README (no timestamps") for n in notes)
+    assert any(n.startswith("read 12 files: alternatives.log (alternatives: 2 lines") for n in notes)
+    assert any(n.startswith("4 files skipped: README (no timestamps") for n in notes)
     assert any(
         n == "app.jsonl: 1 of 3 lines could not be parsed, e.g. line 2: 'panic output that is no JSON'"
         for n in notes
@@ -122,12 +122,12 @@ def test_the_command_line_header_says_what_was_read_skipped_and_unparsed(
     assert main(["query", "--source", str(var_log), "--time-range", "3650d"]) == 0
     header = capsys.readouterr().out.split("\n\n", 1)[0].splitlines()
     [account] = [line for line in header if line.startswith("input: ")]
-    assert account.startswith("input: 12 file(s) read (syslog 4, no timestamps 2, apt 2, ")
+    assert account.startswith("input: 12 files read (syslog: 4, no timestamps: 2, apt: 2, ")
     assert account.endswith(
         " · 4 skipped · 78 lines → 61 records · 11 joined as continuation lines · 1 unparsed"
     )
     at = header.index(account)
-    assert header[at + 1].startswith("  4 file(s) skipped: README (no timestamps in its first lines")
+    assert header[at + 1].startswith("  4 files skipped: README (no timestamps in its first lines")
     assert header[at + 2].startswith("  app.jsonl: 1 of 3 lines could not be parsed")
 
 

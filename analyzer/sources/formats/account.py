@@ -15,6 +15,11 @@ SAMPLE_CHARS = 200
 MAX_LISTED = 20
 
 
+def _count(n: int, word: str) -> str:
+    """`1 file`, `12 files`, `1,036,222 lines`: a terminal reader counts digits otherwise."""
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 @dataclass
 class ScanCounts:
     """What one read of a file counted, beside its records."""
@@ -96,14 +101,14 @@ class InputAccount:
     def headline(self) -> str:
         """One line for a terminal: files read by format, skipped, lines, unparsed."""
         t = self.totals()
-        formats = ", ".join(f"{name} {n}" for name, n in self.formats().most_common())
-        parts = [f"{t['files_read']} file(s) read ({formats})" if formats else "no file read"]
+        formats = ", ".join(f"{name}: {n:,}" for name, n in self.formats().most_common())
+        parts = [f"{_count(t['files_read'], 'file')} read ({formats})" if formats else "no file read"]
         if t["files_skipped"]:
-            parts.append(f"{t['files_skipped']} skipped")
-        parts.append(f"{t['lines']} lines → {t['records']} records")
+            parts.append(f"{t['files_skipped']:,} skipped")
+        parts.append(f"{_count(t['lines'], 'line')} → {_count(t['records'], 'record')}")
         if t["joined"]:
-            parts.append(f"{t['joined']} joined as continuation lines")
-        parts.append(f"{t['unparsed']} unparsed")
+            parts.append(f"{t['joined']:,} joined as continuation lines")
+        parts.append(f"{t['unparsed']:,} unparsed")
         return " · ".join(parts)
 
     def notes(self) -> list[str]:
@@ -122,8 +127,9 @@ class InputAccount:
         if not self.files:
             return []
         listed = "; ".join(
-            f"{a.file} ({a.format}: {a.counts.lines} lines, {a.counts.records} records, "
-            f"{a.counts.joined} joined, {a.counts.unparsed} unparsed)"
+            f"{a.file} ({a.format}: {_count(a.counts.lines, 'line')}, "
+            f"{_count(a.counts.records, 'record')}, {a.counts.joined:,} joined, "
+            f"{a.counts.unparsed:,} unparsed)"
             for a in self.files[:MAX_LISTED]
         )
         more = (
@@ -131,7 +137,7 @@ class InputAccount:
             if len(self.files) > MAX_LISTED
             else ""
         )
-        return [f"read {len(self.files)} file(s): {listed}{more}"]
+        return [f"read {_count(len(self.files), 'file')}: {listed}{more}"]
 
     def _problems(self) -> list[str]:
         """The files skipped and the lines no format read."""
@@ -143,7 +149,7 @@ class InputAccount:
                 if len(self.skipped) > MAX_LISTED
                 else ""
             )
-            out.append(f"{len(self.skipped)} file(s) skipped: {shown}{more}")
+            out.append(f"{_count(len(self.skipped), 'file')} skipped: {shown}{more}")
         for account in self.files:
             c = account.counts
             if c.unparsed:

@@ -369,7 +369,7 @@ class LearnedFormat(RegexFormat):
     def __init__(self, shape: TextSpec, place: int, ctx: LineContext) -> None:
         prefix = rf"(?P<header>(?:\S+\s+){{{place}}})" if place else ""
         spec = TextSpec(
-            name=f"learned: {shape.name} time at field {place + 1}",
+            name=f"learned ({shape.name} time at field {place + 1})",
             regex=prefix + r"[\[(<]?(?P<time>" + _boxed(shape.regex) + r")[\])>]?[\s:|,;-]*(?P<message>.*)",
             time=shape.time,
             about="a time found at the same place in every line",
