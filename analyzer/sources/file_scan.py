@@ -51,6 +51,7 @@ from analyzer.sources.records import (
     TIME_KEYS,
     _second_epoch,
     epoch_number_ns,
+    holds_value,
     mapping_summary,
     record_from_mapping,
     severity_of,
@@ -168,7 +169,7 @@ def _needle(
     with `numbers`, an integer gives `"key":` (or `"key": `) and True."""
     for key in keys:
         value = data.get(key)
-        if value is None or value == "":
+        if value is None or value == "" or not holds_value(key, value):
             continue
         if numbers and type(value) is int:
             for needle in (f'"{key}":'.encode(), f'"{key}": '.encode()):

@@ -47,6 +47,7 @@ LEVEL_KEYS = (
     "level_name",
     "PRIORITY",
     "syslog.severity",
+    "s",  # MongoDB (4.4+): a letter; counts only when it holds a level (`holds_value`)
 )
 NUMERIC_LEVEL_KEYS = ("severity_number", "SeverityNumber", "severityNumber")
 MESSAGE_KEYS = (
@@ -80,7 +81,11 @@ TIME_KEYS = (
     "created",
     "observedTimeUnixNano",
     "ObservedTimestamp",
+    "t",  # MongoDB's {"$date": ...}, log15's RFC 3339 string; last, so any other time wins
 )
+# keys too short to be trusted: another writer's `s` or `t` is read only when it holds a level
+# or a time of the shape their writers use (`holds_value`)
+WEAK_KEYS = frozenset({"s", "t"})
 SERVICE_KEYS = (
     "service",
     "service_name",
@@ -310,20 +315,54 @@ def timestamp_ns(value: Any) -> int:
 
 def mapping_timestamp_ns(data: Mapping[str, Any]) -> int | None:
     """The line's own time (the first usual time field), None when it has none."""
-    stamp = _first(data, TIME_KEYS)
-    return None if stamp is None else timestamp_ns(stamp)
+    for key in TIME_KEYS:
+        stamp = data.get(key)
+        if stamp is not None and stamp != "" and (key not in WEAK_KEYS or holds_value(key, stamp)):
+            return timestamp_ns(stamp)
+    return None
 
 
 _SEVERITIES: dict[str, Severity] = {}  # raw level text -> Severity, as `Severity.parse` says
 _MAX_CACHED_SEVERITIES = 1024
+_LETTER_LEVELS = {
+    "T": Severity.DEBUG, "V": Severity.DEBUG, "D": Severity.DEBUG, "I": Severity.INFO,
+    "N": Severity.INFO, "W": Severity.WARN, "E": Severity.ERROR, "F": Severity.FATAL,
+}  # fmt: skip
+
+
+def letter_level(value: str) -> Severity | None:
+    """The one-letter levels of glog, Android and MongoDB (`I`, `W`, `E`, `F`, `D1`..`D5`)."""
+    if len(value) == 1 or (len(value) == 2 and value[1].isdigit()):
+        return _LETTER_LEVELS.get(value[0].upper())
+    return None
+
+
+def holds_value(key: str, value: Any) -> bool:
+    """Whether a time or level key's value is read as the line's: always, except under a weak
+    key (`WEAK_KEYS`): `t` only as MongoDB's `{"$date": ...}` or a string, `s` only as a level
+    word or letter."""
+    if key not in WEAK_KEYS:
+        return True
+    if key == "t":
+        return type(value) is str or (type(value) is dict and "$date" in value)
+    if type(value) is not str:
+        return False
+    if letter_level(value) is not None:
+        return True
+    try:
+        Severity.parse(value)
+    except ValueError:
+        return False
+    return True
 
 
 def severity_of(value: Any) -> Severity:
-    """`Severity.parse(value, default=INFO)`, remembered per spelling."""
+    """`Severity.parse(value, default=INFO)` (one-letter levels read too), remembered per
+    spelling."""
     if type(value) is str:
         found = _SEVERITIES.get(value)
         if found is None:
-            found = Severity.parse(value, default=Severity.INFO)
+            found = letter_level(value) or Severity.parse(value, default=Severity.INFO)
             if len(_SEVERITIES) < _MAX_CACHED_SEVERITIES:
                 _SEVERITIES[value] = found
         return found
@@ -365,6 +404,8 @@ def mapping_level(data: Mapping[str, Any]) -> Severity | None:
     for key in LEVEL_KEYS:
         value = get(key)
         if value is not None and value != "":
+            if key in WEAK_KEYS and not holds_value(key, value):
+                continue
             if type(value) is str:
                 return severity_of(value) if not value.isdigit() else numeric_level(key, int(value))
             if _scalar(value):
@@ -462,7 +503,7 @@ def mapping_summary(
     stamp_ns = None
     for key in TIME_KEYS:
         stamp = get(key)
-        if stamp is not None and stamp != "":
+        if stamp is not None and stamp != "" and (key not in WEAK_KEYS or holds_value(key, stamp)):
             stamp_ns = _rfc3339_utc_ns(stamp) if type(stamp) is str else None
             if stamp_ns is None:
                 stamp_ns = timestamp_ns(stamp)
@@ -481,6 +522,8 @@ def mapping_summary(
     for key in LEVEL_KEYS:
         value = get(key)
         if value is not None and value != "":
+            if key in WEAK_KEYS and not holds_value(key, value):
+                continue
             if type(value) is str and not value.isdigit():
                 level = severity_of(value)
             elif type(value) is int:
@@ -529,7 +572,9 @@ def record_from_mapping(
     fields = {
         k: v
         for k, v in data.items()
-        if k not in _RESERVED or (k in _MESSAGE_KEY_SET and isinstance(v, dict))
+        if k not in _RESERVED
+        or (k in _MESSAGE_KEY_SET and isinstance(v, dict))
+        or (k in WEAK_KEYS and not holds_value(k, v))
     }
     get = data.get
     status = _as_int(get("status_code") or get("status"))

@@ -86,6 +86,25 @@ def test_a_json_line_without_a_level_field_takes_the_words_of_its_message() -> N
 # ----- beyond Loki ---------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("letter", "level"), [("I", INFO), ("W", W), ("E", E), ("F", F), ("D3", D)])
+def test_a_one_letter_level_field_reads_as_glog_and_mongodb_write_it(letter: str, level: Severity) -> None:
+    assert mapping_level({"level": letter}) is level
+    assert mapping_level({"s": letter}) is level
+
+
+def test_a_short_key_that_holds_no_level_leaves_the_words_to_decide() -> None:
+    record = record_from_mapping({"time": "2026-01-01T00:00:00Z", "s": "orders", "msg": "connection error"})
+    assert record.level is E
+    assert record.fields["s"] == "orders"
+
+
+def test_a_short_time_key_is_read_only_in_the_shapes_its_writers_use() -> None:
+    mongo = record_from_mapping({"t": {"$date": "2026-01-01T00:00:01Z"}, "msg": "x"})
+    counter = record_from_mapping({"t": 7, "msg": "x"})
+    assert mongo.timestamp_ns == 1_767_225_601_000_000_000
+    assert (counter.timestamp_ns, counter.fields["t"]) == (0, 7)  # no time of its own
+
+
 @pytest.mark.parametrize(
     ("data", "level"),
     [

@@ -79,6 +79,35 @@ SYSTEMS = {
         "2024-05-01T10:00:01.000001Z 0 [Warning] [MY-010068] [Server] CA certificate ca.pem is self signed.\n",
         [("2024-05-01T10:00:00.123456Z", Severity.INFO), ("2024-05-01T10:00:01.000001Z", Severity.WARN)],
     ),
+    # MongoDB 4.4+ structured log: time under t.$date, a level letter under s (F E W I D1-D5)
+    "MongoDB": (
+        '{"t":{"$date":"2024-05-01T10:00:00.123+00:00"},"s":"I",  "c":"NETWORK",  "id":23016,   '
+        '"ctx":"listener","msg":"Waiting for connections","attr":{"port":27017,"ssl":"off"}}\n'
+        '{"t":{"$date":"2024-05-01T10:00:01.000+00:00"},"s":"E",  "c":"STORAGE",  "id":22435,   '
+        '"ctx":"initandlisten","msg":"WiredTiger error","attr":{"error":13}}\n'
+        '{"t":{"$date":"2024-05-01T10:00:02.000+00:00"},"s":"D2", "c":"COMMAND",  "id":51803,   '
+        '"ctx":"conn12","msg":"Slow query"}\n',
+        [("2024-05-01T10:00:00.123Z", Severity.INFO), ("2024-05-01T10:00:01Z", Severity.ERROR),
+         ("2024-05-01T10:00:02Z", Severity.DEBUG)],
+    ),
+    # Ruby's Logger::Formatter (Rails): "%.1s, [%s #%d] %5s -- %s: %s"
+    "Rails": (
+        'I, [2024-05-01T10:00:00.123456 #12345]  INFO -- : Started GET "/" for 127.0.0.1\n'
+        "E, [2024-05-01T10:00:01.000001 #12345] ERROR -- web: ActiveRecord::ConnectionNotEstablished\n",
+        [("2024-05-01T10:00:00.123456Z", Severity.INFO), ("2024-05-01T10:00:01.000001Z", Severity.ERROR)],
+    ),
+    # Kafka's log4j layout: [%d] %p %m (%c)
+    "Kafka": (
+        "[2024-05-01 10:00:00,123] INFO [KafkaServer id=0] started (kafka.server.KafkaServer)\n"
+        "[2024-05-01 10:00:01,456] WARN [Controller id=0] Broker 1 is not available (kafka.controller.KafkaController)\n",
+        [("2024-05-01T10:00:00.123Z", Severity.INFO), ("2024-05-01T10:00:01.456Z", Severity.WARN)],
+    ),
+    # uber-go/zap's production JSON encoder: epoch seconds as a float under ts
+    "zap": (
+        '{"level":"info","ts":1714557600.5,"caller":"server/main.go:42","msg":"listening"}\n'
+        '{"level":"error","ts":1714557601.25,"caller":"db/pool.go:88","msg":"connection refused"}\n',
+        [("2024-05-01T10:00:00.5Z", Severity.INFO), ("2024-05-01T10:00:01.25Z", Severity.ERROR)],
+    ),
 }
 
 

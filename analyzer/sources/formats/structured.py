@@ -53,6 +53,8 @@ def json_kind(data: dict[str, Any]) -> str:
         return "bunyan"
     if isinstance(data.get("level"), int) and "hostname" in keys:
         return "pino"
+    if isinstance(data.get("t"), dict) and "$date" in data["t"] and "s" in keys:
+        return "mongodb"
     if "short_message" in keys and "version" in keys:
         return "gelf"
     if "xray_trace_id" in keys or "function_name" in keys or "requestId" in keys:
