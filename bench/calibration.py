@@ -140,6 +140,9 @@ def cases(work: Path, seeds: tuple[int, ...] = SEEDS) -> Iterator[Case]:
         out = work / f"window-{seed}"
         truth = generate_window(out, hours=3, rate=8, outages=3, seed=seed)
         yield Case("window", out.name, out, truth["window_start"], truth["window_end"], truth["incidents"])
+        out = work / f"crowded-{seed}"  # outages over most of the window
+        truth = generate_window(out, hours=2, rate=8, outages=3, seed=seed + 35)
+        yield Case("window", out.name, out, truth["window_start"], truth["window_end"], truth["incidents"])
         yield from _silent(work, seed)
 
 

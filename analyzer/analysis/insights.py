@@ -312,7 +312,7 @@ def _patterns(facts: WindowFacts) -> list[Insight]:
         out.append(
             Insight(
                 kind="pattern",
-                title=f"{name}: {count} lines in {', '.join(sorted(services))}",
+                title=f"{name}: {count:,} lines in {', '.join(sorted(services))}",
                 severity=p.severity,
                 confidence=0.9,
                 service=services.most_common(1)[0][0],
@@ -509,7 +509,7 @@ def _unnamed_errors(facts: WindowFacts) -> list[Insight]:
         out.append(
             Insight(
                 kind="error_summary",
-                title=f"{count} errors in {service} that no catalog pattern names",
+                title=f"{count:,} errors in {service} that no catalog pattern names",
                 severity=max(m.group.level for m in members),
                 confidence=0.5,
                 service=service,

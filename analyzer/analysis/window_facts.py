@@ -217,10 +217,46 @@ class WindowFacts:
 
 def _background_limit(nonzero: list[int], buckets: int) -> float:
     """The median bucket plus four spreads (MAD, or Poisson's square root at least), over
-    `buckets` buckets of which the ones not in `nonzero` are empty."""
+    `buckets` buckets of which the ones not in `nonzero` are empty.
+
+    When incidents fill most of the window the median bucket is an incident's, and so would be
+    the limit: then the background is the quiet class of the buckets (`_quiet_buckets`)."""
     counts = sorted(nonzero)
     counts = [0] * max(0, buckets - len(counts)) + counts
-    median = statistics.median(counts) if counts else 0.0
-    mad = statistics.median(abs(c - median) for c in counts) if counts else 0.0
+    if not counts:
+        return 1.0
+    median = statistics.median(counts)
+    quiet = _quiet_buckets(counts)
+    if quiet is not None and median > quiet[-1]:
+        counts, median = quiet, statistics.median(quiet)
+    mad = statistics.median(abs(c - median) for c in counts)
     spread = max(1.4826 * mad, math.sqrt(median + 1))
     return median + 4 * spread
+
+
+QUIET_RATIO = 10.0  # the busy class's median is at least this many times the quiet class's
+QUIET_SHARE = 0.1  # and the quiet class holds at least this share of the buckets
+
+
+def _quiet_buckets(counts: list[int]) -> list[int] | None:
+    """The lower of two classes of bucket counts (sorted), split where they differ most on a
+    log scale (Otsu's threshold), when the split is strong: the busy buckets fail ten times as
+    often as the quiet ones. None for a window with one level of failures, however high."""
+    n = len(counts)
+    logs = [math.log1p(c) for c in counts]
+    total = sum(logs)
+    best, split, low_sum = 0.0, 0, 0.0
+    for k in range(1, n):
+        low_sum += logs[k - 1]
+        if counts[k] == counts[k - 1]:
+            continue
+        low_mean, high_mean = low_sum / k, (total - low_sum) / (n - k)
+        between = k * (n - k) * (high_mean - low_mean) ** 2
+        if between > best:
+            best, split = between, k
+    if split < max(1, QUIET_SHARE * n):
+        return None
+    quiet, busy = counts[:split], counts[split:]
+    if statistics.median(busy) < QUIET_RATIO * (statistics.median(quiet) + 1):
+        return None
+    return quiet

@@ -72,7 +72,7 @@ def root_cause_sentence(insight: dict[str, Any], subject: str | None = None) -> 
     word = likelihood(float(insight.get("confidence") or 0))
     accused_by = evidence.get("accused_by") or {}
     named = [
-        f"{name} ({plural(int(accused_by[name]), 'line')})" if i == 0 else f"{name} ({accused_by[name]})"
+        f"{name} ({plural(int(accused_by[name]), 'line')})" if i == 0 else f"{name} ({int(accused_by[name]):,})"
         for i, name in enumerate(accusers(insight))
     ]
     if evidence.get("silent"):

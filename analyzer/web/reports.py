@@ -244,11 +244,11 @@ def _node_detail(node: dict[str, Any]) -> str:
         named = int(node.get("named_by_errors") or 0)
         if not named:
             return "no logs of its own"
-        return f"no logs of its own; named by {named} error{'' if named == 1 else 's'}"
+        return f"no logs of its own; named by {named:,} error{'' if named == 1 else 's'}"
     if node.get("inferred"):
         return "no line for this request"
-    errors = node.get("errors", 0)
-    return f"{errors} error{'' if errors == 1 else 's'} / {node.get('lines', 0)} lines"
+    errors, lines = int(node.get("errors") or 0), int(node.get("lines") or 0)
+    return f"{errors:,} error{'' if errors == 1 else 's'} / {lines:,} line{'' if lines == 1 else 's'}"
 
 
 def _edge_label(edge: dict[str, Any], noun: str) -> str:
