@@ -347,6 +347,15 @@ def _templates(groups: list[NamedGroup]) -> tuple[dict[int, tuple[str, str]], di
     return of, {tid: text for tid, text in of.values()}
 
 
+def _within_lines(start_ns: int, end_ns: int, groups: list[NamedGroup]) -> tuple[int, int]:
+    """A burst's buckets narrowed to its lines: a message that began inside the first bucket
+    is told from its first line, one that ended inside the last to its last line."""
+    inside = [g.group for g in groups if g.group.last_ns >= start_ns and g.group.first_ns <= end_ns]
+    if not inside:
+        return start_ns, end_ns
+    return max(start_ns, min(g.first_ns for g in inside)), min(end_ns, max(g.last_ns for g in inside))
+
+
 def _bursts(facts: WindowFacts) -> list[Insight]:
     window = facts.window
     noisy = [g for g in facts.groups if g.group.level >= Severity.WARN]
@@ -384,12 +393,15 @@ def _bursts(facts: WindowFacts) -> list[Insight]:
             label = burst.key
             services = [burst.key]
             samples = service_samples.get(burst.key, [])
+            sources = [g for g in noisy if g.group.service == burst.key]
             logql_text = _error_logql([burst.key], facts.profile.service_label)
         else:
             label = texts.get(burst.key, burst.key)
             services = sorted({g.group.service for g in members[burst.key]})
             samples = _samples([g.group.sample for g in members[burst.key]])
             logql_text = _pattern_logql(rule_export.template_regex(label), services, facts.profile.service_label)
+            sources = members[burst.key]
+        first_ns, last_ns = _within_lines(burst.start_ns, burst.end_ns, sources)
         out.append(
             Insight(
                 kind="burst",
@@ -405,8 +417,8 @@ def _bursts(facts: WindowFacts) -> list[Insight]:
                 score=10_000.0 + burst.ratio * 10 + burst.count / 100,
                 evidence=Evidence(
                     count=burst.count,
-                    first_seen_ns=burst.start_ns,
-                    last_seen_ns=burst.end_ns,
+                    first_seen_ns=first_ns,
+                    last_seen_ns=last_ns,
                     samples=samples,
                     services=services,
                     logql=logql_text,

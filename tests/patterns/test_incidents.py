@@ -69,3 +69,15 @@ def test_a_steady_failure_rate_is_background_not_an_incident() -> None:
 def test_quiet_buckets_set_the_background_when_outages_are_most_of_the_window() -> None:
     counts = [3000] * 160 + [2] * 80
     assert _background_limit(counts, 240) < 20
+
+
+def test_a_burst_is_told_from_its_first_line_not_its_first_bucket(crowded) -> None:
+    read, query = _read(crowded)
+    bursts = [i for i in analyze(read, query).insights if i.kind == "burst"]
+    outages = [(instant_ns(o["start"]), instant_ns(o["end"])) for o in crowded[1]["incidents"]]
+    assert bursts
+    for burst in bursts:
+        first, last = burst.evidence.first_seen_ns, burst.evidence.last_seen_ns
+        during = [(lo, hi) for lo, hi in outages if lo - 300 * 10**9 <= first <= hi]
+        for lo, hi in during:  # a caller's burst of an outage starts once the outage has
+            assert lo <= first <= last <= hi + 60 * 10**9, burst.title
