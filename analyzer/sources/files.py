@@ -269,6 +269,10 @@ class FileSource:
         year = datetime.fromtimestamp(stat.st_mtime, tz=tz).year
         return LineContext(service_from_filename(path), origin, year, stat.st_mtime_ns, tz=tz)
 
+    def line_context(self, path: Path) -> LineContext:
+        """The file's context with its format, for a reader that follows it line by line."""
+        return self._context(path)
+
     def _context(self, path: Path) -> LineContext:
         """The file's context with its format: declared for it, or detected from its head."""
         ctx = self._bare_context(path)

@@ -278,12 +278,22 @@ class _Cursor:
     malformed: int = 0
     gone: bool = False
     mid_line: bool = False  # the offset splits one overlong line
+    # the file's context with its format, declared or detected, as the source reads it
+    make_context: Callable[[Path], LineContext] | None = None
 
     @classmethod
-    def at(cls, path: Path, origin_name: str, *, from_end: bool) -> _Cursor:
+    def at(
+        cls,
+        path: Path,
+        origin_name: str,
+        *,
+        from_end: bool,
+        make_context: Callable[[Path], LineContext] | None = None,
+    ) -> _Cursor:
         stat = path.stat()
         offset, line_no = _last_line_end(path, stat.st_size) if from_end else (0, 0)
-        return cls(path, origin_name, stat.st_ino, offset, line_no, _context(path, origin_name))
+        ctx = make_context(path) if make_context is not None else _context(path, origin_name)
+        return cls(path, origin_name, stat.st_ino, offset, line_no, ctx, make_context=make_context)
 
     def poll(self, *, flush_when_idle: bool = True) -> list[LogRecord]:
         """Records completed since the last poll; the last one waits for continuation lines
@@ -296,7 +306,11 @@ class _Cursor:
         if stat.st_ino != self.inode or stat.st_size < self.offset or self._rewritten():
             done = self._flush()
             self.inode, self.offset, self.line_no, self.mid_line = stat.st_ino, 0, 0, False
-            self.ctx = _context(self.path, self.origin_name)
+            self.ctx = (
+                self.make_context(self.path)
+                if self.make_context is not None
+                else _context(self.path, self.origin_name)
+            )
             return done + self.poll(flush_when_idle=flush_when_idle)
         if stat.st_size == self.offset:
             return self._flush() if flush_when_idle else []
@@ -417,7 +431,9 @@ class FileFollower:
             )
         replay = self.start_ns is not None
         for path in paths:
-            self._cursors[path] = _Cursor.at(path, self._origin(path), from_end=not replay)
+            self._cursors[path] = _Cursor.at(
+                path, self._origin(path), from_end=not replay, make_context=self.source.line_context
+            )
         if replay:
             self._history = self._read_history()
 
@@ -475,7 +491,9 @@ class FileFollower:
             if path not in self._cursors:
                 try:
                     # a file created after connecting is new content from its first line
-                    self._cursors[path] = _Cursor.at(path, self._origin(path), from_end=False)
+                    self._cursors[path] = _Cursor.at(
+                        path, self._origin(path), from_end=False, make_context=self.source.line_context
+                    )
                 except OSError:
                     continue
         for path, cursor in list(self._cursors.items()):

@@ -11,6 +11,7 @@ import pytest
 from analyzer.errors import BadQuery
 from analyzer.model import LogRecord, Severity
 from analyzer.sources.files import FileSource
+from analyzer.sources.formats import FormatRules
 from analyzer.sources.tail import FileFollower, tail_url
 from analyzer.web.stream import StreamBuffer
 
@@ -136,3 +137,30 @@ def test_tail_url_speaks_websocket_to_lokis_tail_endpoint():
     assert url.startswith("wss://loki.example:3100/loki/api/v1/tail?")
     assert "query=%7Bservice%3D%22api%22%7D" in url
     assert "start=5" in url and "limit=10" in url
+
+
+def test_followed_lines_are_read_in_the_format_detected_for_their_file(tmp_path: Path):
+    path = tmp_path / "HDFS.log"  # a layout no line format names: the time's place is learned
+    head = "081109 203615 148 INFO dfs.DataNode$PacketResponder: PacketResponder 1 for block blk_38865049064139660 terminating\n"
+    path.write_text(head * 5)
+    follower = _follow(tmp_path)
+    with path.open("a") as handle:
+        handle.write("081109 203807 222 WARN dfs.DataNode$DataXceiver: writeBlock blk_-6952295868487656571 received exception\n")
+    batch = follower.next_batch(0.2)
+    assert batch is not None
+    [record] = batch.records
+    assert (record.timestamp_ns, record.level) == (1_226_263_087_000_000_000, Severity.WARN)
+
+
+def test_followed_lines_use_the_format_declared_for_their_file(tmp_path: Path):
+    path = tmp_path / "gateway.log"
+    path.write_text("2026-11-24T09:00:00Z | INFO | started\n")
+    rules = FormatRules.from_settings({"files": [{"match": "gateway*", "pattern": "<time> | <level> | <message>"}]})
+    follower = FileFollower(FileSource(str(tmp_path), formats=rules), poll_interval=0.01)
+    follower.open()
+    with path.open("a") as handle:
+        handle.write("2026-11-24T09:00:01Z | ERROR | upstream closed\n")
+    batch = follower.next_batch(0.2)
+    assert batch is not None
+    [record] = batch.records
+    assert (record.message, record.level) == ("upstream closed", Severity.ERROR)
