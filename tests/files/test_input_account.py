@@ -124,8 +124,8 @@ def test_the_command_line_header_says_what_was_read_skipped_and_unparsed(
     [account] = [line for line in header if line.startswith("input: ")]
     assert account.startswith("input: 12 files read (syslog: 4, no timestamps: 2, apt: 2, ")
     assert account.endswith(
-        " · 4 skipped · 78 lines → 61 records · 11 joined as continuation lines · 1 unparsed"
-    )
+        " · 4 skipped · 78 lines → 61 records · 11 joined as continuation lines · 5 blank · 1 unparsed"
+    )  # every line is one of these: 61 + 11 + 5 + 1 = 78
     at = header.index(account)
     assert header[at + 1].startswith("  4 files skipped: README (no timestamps in its first lines")
     assert header[at + 2].startswith("  app.jsonl: 1 of 3 lines could not be parsed")

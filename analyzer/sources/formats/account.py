@@ -85,6 +85,7 @@ class InputAccount:
             "lines": sum(c.lines for c in counts),
             "records": sum(c.records for c in counts),
             "joined": sum(c.joined for c in counts),
+            "blank": sum(c.blank for c in counts),
             "unparsed": sum(c.unparsed for c in counts),
         }
 
@@ -108,6 +109,8 @@ class InputAccount:
         parts.append(f"{_count(t['lines'], 'line')} → {_count(t['records'], 'record')}")
         if t["joined"]:
             parts.append(f"{t['joined']:,} joined as continuation lines")
+        if t["blank"]:
+            parts.append(f"{t['blank']:,} blank")
         parts.append(f"{t['unparsed']:,} unparsed")
         return " · ".join(parts)
 
