@@ -196,8 +196,8 @@ def generate_window(
             if rng.random() < 0.05:
                 lines.append(_line(base + rng.randrange(1, NS_PER_SECOND), "api", "warn",
                                    f"slow request: {rng.randrange(2000, 9000)}ms for /api/v1/search"))
-            for begin, kind in schedule:
-                if begin <= second < begin + kind.minutes * 60:
+            for begin, length, kind in schedule:
+                if begin <= second < begin + length:
                     _outage(rng, kind, second - begin, base, rate, lines)
             if deprecation_at <= second < deprecation_at + 60:
                 for _ in range(50):
@@ -217,14 +217,14 @@ def generate_window(
     if progress is not None:
         progress(seconds, seconds)
     truth = writer.truth
-    for begin, kind in schedule:
+    for begin, length, kind in schedule:
         incidents.append(
             {
                 "kind": kind.name,
                 "root_cause_service": kind.cause,
                 **({"root_cause_dependency": kind.dependency} if kind.dependency else {}),
                 "start": format_timestamp(start_ns + begin * NS_PER_SECOND),
-                "end": format_timestamp(start_ns + (begin + kind.minutes * 60) * NS_PER_SECOND),
+                "end": format_timestamp(start_ns + (begin + length) * NS_PER_SECOND),
                 "callers": sorted(kind.caller_messages),
             }
         )
@@ -251,18 +251,22 @@ def generate_window(
     return result
 
 
-def _schedule(rng: random.Random, seconds: int, count: int) -> list[tuple[int, OutageKind]]:
-    """Outages spread over the window (the first 10 minutes in, or at a sixth), each of a kind
-    in turn, never overlapping."""
+QUIET_AFTER_S = 300  # healthy time after each outage: longer than a lull inside one incident
+
+
+def _schedule(rng: random.Random, seconds: int, count: int) -> list[tuple[int, int, OutageKind]]:
+    """(start, length, kind) of outages spread over the window, one per equal slot (the first
+    10 minutes in, or at a sixth), each of a kind in turn. An outage longer than its slot allows
+    is cut short, so outages never overlap, end inside the window and leave quiet time between."""
     if count <= 0:
         return []
     slot = seconds // count
     out = []
     for i in range(count):
         kind = OUTAGES[i % len(OUTAGES)]
-        length = kind.minutes * 60
-        offset = min(max(600, slot // 6), max(0, slot - length - 60))
-        out.append((i * slot + offset, kind))
+        length = max(60, min(kind.minutes * 60, slot - QUIET_AFTER_S))
+        offset = min(max(600, slot // 6), max(0, slot - length - QUIET_AFTER_S))
+        out.append((i * slot + offset, length, kind))
     return out
 
 
