@@ -166,7 +166,9 @@ class WindowFacts:
         hot = [b for b in sorted(totals) if totals[b] > self._background_limit(totals)]
         runs: list[list[int]] = []
         for b in hot:
-            if runs and b - runs[-1][-1] <= EPISODE_GAP_BUCKETS:
+            if runs and b - runs[-1][-1] <= EPISODE_GAP_BUCKETS and (
+                b - runs[-1][-1] == 1 or self._same_failures(per_service, runs[-1], b)
+            ):
                 runs[-1].append(b)
             else:
                 runs.append([b])
@@ -189,6 +191,19 @@ class WindowFacts:
                 )
             )
         return out
+
+    @staticmethod
+    def _same_failures(per_service: dict[str, dict[int, int]], run: list[int], b: int) -> bool:
+        """Whether the failures after a lull are the run's own: one of the services that fail
+        most in the run (a tenth of its failures or more) fails most in the bucket too. Two
+        outages with a short quiet stretch and another service's errors between stay apart."""
+
+        def major(lo: int, hi: int) -> set[str]:
+            counts = {s: sum(n for i, n in row.items() if lo <= i <= hi) for s, row in per_service.items()}
+            total = sum(counts.values())
+            return {s for s, n in counts.items() if total and n >= total / 10}
+
+        return bool(major(run[0], run[-1]) & major(b, b))
 
     def _background_limit(self, totals: dict[int, int]) -> float:
         buckets = self.window.end_ns // self.bucket_ns - self.window.start_ns // self.bucket_ns + 1
@@ -235,7 +250,8 @@ def _background_limit(nonzero: list[int], buckets: int) -> float:
 
 
 QUIET_RATIO = 10.0  # the busy class's median is at least this many times the quiet class's
-QUIET_SHARE = 0.1  # and the quiet class holds at least this share of the buckets
+QUIET_SHARE = 0.05  # and the quiet class holds at least this share of the buckets
+QUIET_MIN_BUCKETS = 3
 
 
 def _quiet_buckets(counts: list[int]) -> list[int] | None:
@@ -254,7 +270,7 @@ def _quiet_buckets(counts: list[int]) -> list[int] | None:
         between = k * (n - k) * (high_mean - low_mean) ** 2
         if between > best:
             best, split = between, k
-    if split < max(1, QUIET_SHARE * n):
+    if split < max(QUIET_MIN_BUCKETS, QUIET_SHARE * n):
         return None
     quiet, busy = counts[:split], counts[split:]
     if statistics.median(busy) < QUIET_RATIO * (statistics.median(quiet) + 1):

@@ -61,6 +61,19 @@ def test_each_crowded_outage_gets_its_own_root_cause(crowded) -> None:
         assert told & right, (outage["kind"], told)
 
 
+def test_outages_a_few_quiet_minutes_apart_with_other_errors_between_stay_apart(tmp_path: Path) -> None:
+    """Four ten-minute outages in an hour, five quiet minutes apart, and between the third and
+    the fourth twenty model timeouts of another service: four incidents, four right causes."""
+    truth = generate_window(tmp_path, hours=1, rate=6, outages=4, seed=9)
+    query = Query(start=truth["window_start"], end=truth["window_end"])
+    analysis = analyze(FileSource(str(tmp_path)).read_window(query), query)
+    causes = [i for i in analysis.insights if i.kind == "root_cause"]
+    for outage in truth["incidents"]:
+        start = instant_ns(outage["start"]) + 60 * 10**9
+        span = [c for c in causes if c.evidence.extra["incident"]["start"] <= start <= c.evidence.extra["incident"]["end"]]
+        assert [c.service for c in span] in ([outage["root_cause_service"]], [outage.get("root_cause_dependency")])
+
+
 def test_a_steady_failure_rate_is_background_not_an_incident() -> None:
     steady = [1000 + (i * 37) % 61 - 30 for i in range(240)]
     assert _background_limit(steady, 240) > max(steady)
