@@ -213,7 +213,7 @@ def wrapped_record(
     if stripped.startswith("{"):
         try:
             data = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than Python parses
             data = None
         if isinstance(data, dict):
             record = _mapping_record(data, ctx, raw, origin, outer_ts)
@@ -292,7 +292,7 @@ def _parse_line(text: str, ctx: LineContext, origin: str) -> tuple[LogRecord | _
     if stripped.startswith("{"):
         try:
             data = json.loads(stripped)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than Python parses
             data = None
         if isinstance(data, dict):
             found = json_records(data, ctx, text, origin)

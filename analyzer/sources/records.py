@@ -160,7 +160,7 @@ def parse_structured_line(line: str) -> dict[str, Any] | None:
     if text.startswith("{"):
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested deeper than Python parses
             return None
         return data if isinstance(data, dict) else None
     if "=" in text:

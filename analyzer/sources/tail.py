@@ -209,7 +209,7 @@ class LokiTail:
     def _batch(self, text: str | bytes) -> TailBatch:
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return TailBatch([], malformed=1)
         if not isinstance(data, dict):
             return TailBatch([], malformed=1)

@@ -145,3 +145,20 @@ def test_a_broken_link_is_named(var_log: Path) -> None:
     (var_log / "current").symlink_to(var_log / "gone.log")
     skipped = {s["file"]: s["reason"] for s in FileSource(str(var_log)).input_account().skipped}
     assert skipped["current"] == "a broken symbolic link"
+
+
+def test_a_text_log_with_a_stray_nul_byte_is_read_not_skipped_as_binary(tmp_path: Path) -> None:
+    (tmp_path / "app.log").write_bytes(
+        b"2026-12-01T10:00:02Z WARN bad \xff\xfe bytes \x00 after a crash\n2026-12-01T10:00:03Z ERROR next\n"
+    )
+    source = FileSource(str(tmp_path))
+    assert [r.level.label for r in source.fetch(EVERYTHING).records] == ["warn", "error"]
+    assert source.input_account().skipped == []
+
+
+def test_a_json_line_nested_deeper_than_a_parser_goes_is_counted_and_the_rest_read(tmp_path: Path) -> None:
+    deep = '{"time":"2026-12-01T10:00:00Z","msg":"deep","a":' + "[" * 5000 + "]" * 5000 + "}"
+    (tmp_path / "app.jsonl").write_text(deep + '\n{"time":"2026-12-01T10:00:01Z","msg":"fine"}\n')
+    source = FileSource(str(tmp_path))
+    assert [r.message for r in source.fetch(EVERYTHING).records] == ["fine"]
+    assert source.input_account().files[0].counts.unparsed == 1

@@ -28,6 +28,6 @@ def lenient_object(line: bytes) -> dict[str, Any] | None:
     """The JSON object the fast parser refuses (NaN, lone surrogates), as Python reads it."""
     try:
         data = json.loads(line.decode("utf-8", errors="replace"))
-    except ValueError:
+    except (ValueError, RecursionError):  # nested deeper than Python parses: not a record
         return None
     return data if type(data) is dict else None

@@ -85,7 +85,8 @@ def sniff(path: Path) -> Sniffed:
         return Sniffed(path, f"cannot be read: {exc}")
     if not probe:
         return Sniffed(path, "empty")
-    if b"\x00" in probe:
+    nul = probe.count(b"\x00")
+    if nul >= 4 and nul * 100 > len(probe):  # a stray NUL in a text log is no reason to skip it
         return Sniffed(path, "binary (not text)")
     if _undecodable(probe):
         return Sniffed(path, "binary (not UTF-8 text)")
