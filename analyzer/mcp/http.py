@@ -134,7 +134,7 @@ def drive(
 def _method(body: bytes) -> str | None:
     try:
         message = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None  # the SDK answers the parse error
     return message.get("method") if isinstance(message, dict) else None
 

@@ -201,6 +201,11 @@ def test_query_with_an_unknown_payload_key_answers_with_a_notice(client: FlaskCl
     assert "service" in notice["text"] and "ignored" in notice["text"]
 
 
+def test_a_payload_string_nested_deeper_than_the_parser_goes_is_refused(client: FlaskClient) -> None:
+    body = query_body({"target": "error_rate", "refId": "A", "payload": "[" * 100_000 + "]" * 100_000})
+    assert_error(post(client, "query", body), "INVALID_PARAMETER")
+
+
 def test_query_with_a_bad_severity_is_refused(client: FlaskClient) -> None:
     body = query_body({"target": "top_patterns", "refId": "A", "payload": {"severity": "loud"}})
     assert_error(post(client, "query", body), "INVALID_PARAMETER")

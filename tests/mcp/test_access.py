@@ -182,3 +182,12 @@ def test_get_and_delete_are_not_served(tmp_path: Path) -> None:
         answer = client.open("/mcp", method=method)
         assert answer.status_code == 405
         assert answer.get_json()["error"]["code"] == "METHOD_NOT_ALLOWED"
+
+
+def test_a_body_nested_deeper_than_the_parser_goes_is_a_parse_error_not_a_failure(tmp_path: Path) -> None:
+    client = make_stack(tmp_path, SAMPLE, with_keys=False).app.test_client()
+    deep = '{"jsonrpc":"2.0","id":1,"method":"ping","params":' + "[" * 100_000 + "]" * 100_000 + "}"
+    headers = {**HEADERS, "Host": "localhost:8080", "Content-Type": "application/json"}
+    answer = client.post("/mcp", data=deep, headers=headers)
+    assert answer.status_code == 400
+    assert answer.get_json()["error"]["code"] == -32700  # JSON-RPC's parse error

@@ -187,7 +187,7 @@ def target_payload(target: QueryTarget, notices: Notices) -> TargetPayload:
     if isinstance(raw, str):
         try:
             raw = json.loads(raw) if raw.strip() else None
-        except ValueError:
+        except (ValueError, RecursionError):
             raw = "not JSON"
     if raw is None:
         return TargetPayload()
