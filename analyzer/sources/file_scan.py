@@ -29,6 +29,7 @@ from typing import IO, Any
 
 from analyzer.model import LogRecord, Severity
 from analyzer.sources.formats.account import ScanCounts
+from analyzer.sources.formats.ansi import plain_bytes
 from analyzer.sources.formats.detect import detect_path
 from analyzer.sources.formats.json_objects import lenient_object, load_object
 from analyzer.sources.formats.levels import numeric_level, words_level
@@ -428,6 +429,8 @@ class LineScanner:
             offset += len(raw) + 1
             if raw[-1:] == b"\r":
                 raw = raw[:-1]
+            if b"\x1b" in raw:
+                raw = plain_bytes(raw)
             if summary is not None:
                 found = summary(raw)
                 if found is not None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from analyzer.model import LogRecord, Severity
+from analyzer.sources.formats.ansi import plain_text
 from analyzer.sources.formats.context import LineContext
 from analyzer.sources.formats.levels import text_level
 from analyzer.sources.formats.registry import CONTINUATION as CONTINUATION_SHAPE
@@ -285,6 +286,7 @@ def parse_line(text: str, ctx: LineContext, origin: str) -> LogRecord | _Continu
 
 
 def _parse_line(text: str, ctx: LineContext, origin: str) -> tuple[LogRecord | _Continuation | None, bool]:
+    text = plain_text(text)
     stripped = text.strip()
     if not stripped:
         return (CONTINUATION if ctx.previous_plain else None), False

@@ -81,6 +81,8 @@ TIME_KEYS = (
     "created",
     "observedTimeUnixNano",
     "ObservedTimestamp",
+    "time_local",  # nginx's JSON log_format
+    "time_iso8601",
     "t",  # MongoDB's {"$date": ...}, log15's RFC 3339 string; last, so any other time wins
 )
 # keys too short to be trusted: another writer's `s` or `t` is read only when it holds a level
@@ -135,7 +137,11 @@ _NESTED_SERVICE = (
     ("labels", "service"),
     ("labels", "app"),
 )
-_NESTED_MESSAGE = (("jsonPayload", "message"), ("protoPayload", "status", "message"))
+_NESTED_MESSAGE = (
+    ("jsonPayload", "message"),
+    ("protoPayload", "status", "message"),
+    ("request",),  # an access log in JSON (nginx `log_format ... escape=json`): its request line
+)
 _NESTED_STATUS = (("httpRequest", "status"), ("http", "response", "status_code"))
 
 _LOGFMT = re.compile(r'([\w.@/-]+)=("(?:[^"\\]|\\.)*"|\S*)')
@@ -310,7 +316,39 @@ def timestamp_ns(value: Any) -> int:
             return timestamp_ns(value["$date"])
         if "seconds" in value:  # protobuf JSON (GCP): {"seconds": ..., "nanos": ...}
             return int(value["seconds"]) * 1_000_000_000 + int(value.get("nanos") or 0)
-    return instant_ns(value)
+    try:
+        return instant_ns(value)
+    except ValueError:
+        if type(value) is not str:
+            raise
+    found = _shaped_time_ns(value)
+    if found is None:
+        raise ValueError(f"{value!r} is a time of no known shape")
+    return found
+
+
+_ISO_DATE = re.compile(r"\s*\d{4}-\d\d-\d\d[Tt ]")
+_SHAPE_READERS: list[Any] = []  # the reader that read the last time of a shape, tried first
+
+
+def _shaped_time_ns(text: str) -> int | None:
+    """A time field that is not RFC 3339 nor an epoch (nginx's `time_local`, Go's
+    `2024/01/15 10:23:45`), read as the text formats read times in lines (UTC unless it says)."""
+    from analyzer.sources.formats.time_shapes import guess_reader
+
+    if not text.isascii() or _ISO_DATE.match(text):
+        return None  # an RFC 3339 time instant_ns refused is wrong, not of another shape
+    for reader in _SHAPE_READERS:
+        found = reader.read_text(text)
+        if found is not None:
+            return int(found)
+    reader = guess_reader(text, UTC, None)
+    if reader is None:
+        return None
+    _SHAPE_READERS.insert(0, reader)
+    del _SHAPE_READERS[4:]
+    found = reader.read_text(text)
+    return None if found is None else int(found)
 
 
 def mapping_timestamp_ns(data: Mapping[str, Any]) -> int | None:

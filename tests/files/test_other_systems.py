@@ -102,6 +102,26 @@ SYSTEMS = {
         "[2024-05-01 10:00:01,456] WARN [Controller id=0] Broker 1 is not available (kafka.controller.KafkaController)\n",
         [("2024-05-01T10:00:00.123Z", Severity.INFO), ("2024-05-01T10:00:01.456Z", Severity.WARN)],
     ),
+    # a program that colours its output for a terminal, captured to a file
+    "coloured": (
+        "\x1b[32m2024-05-01T10:00:00.123Z\x1b[0m \x1b[1;31mERROR\x1b[0m payment failed\n"
+        "\x1b[32m2024-05-01T10:00:01Z\x1b[0m \x1b[34mINFO\x1b[0m ok\n",
+        [("2024-05-01T10:00:00.123Z", Severity.ERROR), ("2024-05-01T10:00:01Z", Severity.INFO)],
+    ),
+    # the same through Docker's json-file driver (the escape character JSON-escaped)
+    "coloured-docker": (
+        '{"log":"\\u001b[32m2024-05-01 10:00:00,500\\u001b[0m \\u001b[31mERROR\\u001b[0m payment failed\\n","stream":"stderr",'
+        '"time":"2024-05-01T10:00:00.600Z"}\n',
+        [("2024-05-01T10:00:00.5Z", Severity.ERROR)],
+    ),
+    # nginx `log_format json escape=json '{"time_local":"$time_local",...}'`
+    "nginx-json": (
+        '{"time_local":"01/May/2024:10:00:00 +0000","remote_addr":"10.0.0.1","request":"GET / HTTP/1.1",'
+        '"status":"502","body_bytes_sent":"0"}\n'
+        '{"time_local":"01/May/2024:12:00:01 +0200","remote_addr":"10.0.0.1","request":"GET /a HTTP/1.1",'
+        '"status":"200","body_bytes_sent":"10"}\n',
+        [("2024-05-01T10:00:00Z", Severity.ERROR), ("2024-05-01T10:00:01Z", Severity.INFO)],
+    ),
     # uber-go/zap's production JSON encoder: epoch seconds as a float under ts
     "zap": (
         '{"level":"info","ts":1714557600.5,"caller":"server/main.go:42","msg":"listening"}\n'

@@ -16,6 +16,7 @@ import threading
 from collections import Counter
 from pathlib import Path
 
+from analyzer.sources.formats.ansi import plain_bytes
 from analyzer.sources.formats.context import LineContext
 from analyzer.sources.formats.json_objects import load_object
 from analyzer.sources.formats.registry import CONTINUATION, text_specs, time_shapes
@@ -34,7 +35,7 @@ def sample_lines(head: bytes) -> list[bytes]:
     lines = head.split(b"\n")
     if len(head) >= HEAD_BYTES and len(lines) > 1:
         lines.pop()
-    return [line.rstrip(b"\r") for line in lines if line.strip()][: SAMPLE_LINES * 4]
+    return [plain_bytes(line.rstrip(b"\r")) for line in lines if line.strip()][: SAMPLE_LINES * 4]
 
 
 def detect(lines: list[bytes], ctx: LineContext) -> LineFormat:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from analyzer.model import Severity
+from analyzer.sources.formats.ansi import plain_text
 from analyzer.sources.formats.context import LineContext
 from analyzer.sources.formats.text import LineFormat
 from analyzer.sources.records import (
@@ -80,20 +81,20 @@ def unwrap(data: dict[str, Any]) -> Wrapped | None:
     if type(log) is str and "time" in data:
         attrs = data.get("attrs") if isinstance(data.get("attrs"), dict) else {}
         name = attrs.get("tag") or attrs.get("name")
-        return Wrapped(log.rstrip("\r\n"), data["time"], {"stream": data.get("stream")},
+        return Wrapped(plain_text(log.rstrip("\r\n")), data["time"], {"stream": data.get("stream")},
                        str(name) if name else None)
     line = data.get("line")
     if type(line) is str and ("labels" in data or "timestamp" in data):
         labels = data.get("labels") if isinstance(data.get("labels"), dict) else {}
         service = labels.get("service_name") or labels.get("service") or labels.get("app") or labels.get("job")
-        return Wrapped(line.rstrip("\r\n"), data.get("timestamp"), {"labels": labels},
+        return Wrapped(plain_text(line.rstrip("\r\n")), data.get("timestamp"), {"labels": labels},
                        str(service) if service else None)
     message = data.get("message")
     if type(message) is str and ("logStreamName" in data or "ingestionTime" in data):
         extra = {k: data[k] for k in ("logStreamName", "logGroupName", "eventId") if k in data}
         group = data.get("logGroupName")
         service = str(group).rsplit("/", 1)[-1] if group else None
-        return Wrapped(message.rstrip("\r\n"), data.get("timestamp"), extra, service)
+        return Wrapped(plain_text(message.rstrip("\r\n")), data.get("timestamp"), extra, service)
     return None
 
 
