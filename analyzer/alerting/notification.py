@@ -16,12 +16,13 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from analyzer.model import instant_ns
+from analyzer.model import LATEST, instant_ns
 
 # Grafana writes the zero time of Go for an alert that has not ended.
 _ZERO_TIME = "0001-01-01T00:00:00Z"
-# Loki takes nanosecond epochs in an int64: a later start cannot be read.
-_LATEST_NS = 2**63 - 1
+# Loki takes nanosecond epochs in an int64: a later start cannot be read (the same bound as
+# every other time the service takes, so /openapi.json states one limit).
+_LATEST_NS = int(LATEST.timestamp()) * 1_000_000_000
 _URL_MAX = 2048
 
 

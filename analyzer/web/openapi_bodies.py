@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzer.model import INSTANT_SCHEMA, SEVERITY_SCHEMA, Mode
+from analyzer.model import INSTANT_SCHEMA, LATEST, SEVERITY_SCHEMA, Mode
 
 _TEXT_OR_NULL = {"anyOf": [{"type": "string"}, {"type": "null"}]}
 _TIME = INSTANT_SCHEMA["anyOf"][0]  # RFC 3339 in Loki's years
@@ -139,7 +139,7 @@ def request_bodies() -> dict[tuple[str, str], dict[str, Any]]:
                             "startsAt": {
                                 "anyOf": [
                                     _TIME,
-                                    {"type": "integer", "minimum": 1, "maximum": 9214646400},
+                                    {"type": "integer", "minimum": 1, "maximum": int(LATEST.timestamp())},
                                 ]
                             },
                         },

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from analyzer.sources.logql import validate_regex
+from analyzer.web.openapi_bodies import request_bodies
 
 API = "/api/v1/ai_logs"
 DEEP_OBJECT = '{"a":' * 1000 + "1" + "}" * 1000
@@ -97,6 +98,18 @@ def test_webhook_start_times_out_of_range_are_400s(client: FlaskClient, starts_a
     alert = json.loads(json.dumps(ALERT))
     alert["alerts"][0]["startsAt"] = starts_at
     assert_client_error(client.post("/webhooks/grafana", json=alert), "INVALID_PAYLOAD")
+
+
+def test_the_latest_webhook_start_the_document_allows_is_accepted_and_the_next_refused(
+    client: FlaskClient,
+) -> None:
+    webhook = request_bodies()[("post", "/webhooks/grafana")]
+    limit = webhook["properties"]["alerts"]["items"]["properties"]["startsAt"]["anyOf"][1]["maximum"]
+    alert = json.loads(json.dumps(ALERT))
+    alert["alerts"][0]["startsAt"] = limit + 1
+    assert_client_error(client.post("/webhooks/grafana", json=alert), "INVALID_PAYLOAD")
+    alert["alerts"][0]["startsAt"] = limit
+    assert client.post("/webhooks/grafana", json=alert).status_code == 202
 
 
 @pytest.mark.parametrize("edge", ["99999999999999999999", "2" * 20])
