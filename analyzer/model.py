@@ -355,7 +355,7 @@ class LogRecord:
 
     @property
     def timestamp(self) -> datetime:
-        return datetime.fromtimestamp(self.timestamp_ns / NS_PER_SECOND, tz=UTC)
+        return datetime_of_ns(self.timestamp_ns)
 
     @property
     def is_error(self) -> bool:
@@ -368,13 +368,21 @@ class LogRecord:
         return {k: v for k, v in data.items() if v not in (None, "", {})}
 
 
-def format_timestamp(ns: int) -> str:
-    """RFC 3339 with microseconds, UTC: what Grafana and people both read."""
-    return (
-        datetime.fromtimestamp(ns / NS_PER_SECOND, tz=UTC)
-        .isoformat(timespec="microseconds")
-        .replace("+00:00", "Z")
-    )
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def datetime_of_ns(ns: int, *, up: bool = False) -> datetime:
+    """The datetime of a nanosecond epoch, to the nearest microsecond exactly (a float of the
+    seconds drifts by a fraction of one), or rounded up: a window's edges, so a line in the
+    last microsecond of a window that ends at its newest line stays inside it."""
+    micro = -(-ns // 1000) if up else (ns + 500) // 1000
+    return _EPOCH + timedelta(microseconds=micro)
+
+
+def format_timestamp(ns: int, *, up: bool = False) -> str:
+    """RFC 3339 with microseconds, UTC: what Grafana and people both read (`up` for a window's
+    edges, so the window it names holds its newest line when asked again)."""
+    return datetime_of_ns(ns, up=up).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def now_ns() -> int:
@@ -398,7 +406,7 @@ class TimeRange:
         return self.start_ns <= ts_ns <= self.end_ns
 
     def to_dict(self) -> dict[str, str]:
-        return {"start": format_timestamp(self.start_ns), "end": format_timestamp(self.end_ns)}
+        return {"start": format_timestamp(self.start_ns, up=True), "end": format_timestamp(self.end_ns, up=True)}
 
 
 class Mode(StrEnum):

@@ -10,7 +10,6 @@ import hashlib
 import json
 import logging
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from analyzer.analysis import anchors
@@ -19,7 +18,7 @@ from analyzer.analysis.evidence import EvidenceSample, merge
 from analyzer.analysis.pipeline import Analysis, analyze
 from analyzer.infra import metrics
 from analyzer.infra.cache import get_or_compute
-from analyzer.model import NS_PER_SECOND, Query, TimeRange, format_timestamp, now_ns
+from analyzer.model import NS_PER_SECOND, Query, TimeRange, datetime_of_ns, format_timestamp, now_ns
 from analyzer.services import Services
 from analyzer.sources.base import WindowRead
 
@@ -39,7 +38,8 @@ def fetch_and_analyze(
     requests that failed first, lines asked context for), then analyse."""
     update: dict[str, Any] = {}
     if window is not None:
-        update.update({"start": _dt(window.start_ns), "end": _dt(window.end_ns)})
+        # both edges up: the length stays the asked one, the newest line stays inside
+        update.update({"start": datetime_of_ns(window.start_ns, up=True), "end": datetime_of_ns(window.end_ns, up=True)})
     if query.expand_dependencies:
         update["services"] = []
     read_query = query.model_copy(update=update) if update else query
@@ -175,10 +175,6 @@ def respond_json(services: Services, query: Query, *, tenant: str | None) -> tup
 
 def _splice(body_text: str, meta: dict[str, Any]) -> str:
     return body_text[:-1] + ', "metadata": ' + json.dumps(meta, default=str) + "}"
-
-
-def _dt(ns: int) -> datetime:
-    return datetime.fromtimestamp(ns / NS_PER_SECOND, tz=UTC)
 
 
 def _rfc3339_now() -> str:

@@ -106,8 +106,8 @@ def alert_query(alert: Alert, window: AlertWindow) -> Query:
     return Query(
         mode=Mode.TROUBLESHOOT,
         services=alert_services(alert),
-        start=format_timestamp(window.start_ns),
-        end=format_timestamp(window.end_ns),
+        start=format_timestamp(window.start_ns, up=True),
+        end=format_timestamp(window.end_ns, up=True),
         cache=False,
         expand_dependencies=True,
         **alert_ids(alert),

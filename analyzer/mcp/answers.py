@@ -199,4 +199,4 @@ def narrower_window(window: dict[str, str] | None, first_error: str | None) -> d
     high = min(end, onset + NARROW_AFTER_S * NS_PER_SECOND)
     if high <= low or (low, high) == (start, end):
         return None
-    return {"start": format_timestamp(low), "end": format_timestamp(high)}
+    return {"start": format_timestamp(low, up=True), "end": format_timestamp(high, up=True)}

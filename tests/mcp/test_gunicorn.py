@@ -12,6 +12,8 @@ import pytest
 
 from analyzer.config import SAMPLE_LOGS_DIR
 from analyzer.infra.keys import KeyStore
+from analyzer.model import Query
+from analyzer.sources.files import FileSource
 from tests.conftest import ROOT
 from tests.mcp.conftest import http_session, run_session
 
@@ -48,8 +50,9 @@ def test_a_session_is_served_across_gunicorn_workers(gunicorn: tuple[str, str], 
         return answers
 
     tools, *calls, services = run_session(http_session(url, key, mode=mode), scenario)
+    in_window = len(FileSource(str(SAMPLE_LOGS_DIR)).fetch(Query(time_range="2h")).records)
     assert len(tools.tools) == 13
     for answer in calls:
         assert not answer.is_error
-        assert answer.structured_content["truncation"]["lines_in_window"] == 3000
+        assert answer.structured_content["truncation"]["lines_in_window"] == in_window
     assert services.structured_content["count"] == 6

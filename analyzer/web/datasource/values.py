@@ -57,7 +57,7 @@ def values_of(svc: Services, tenant: str, name: str, window: TimeRange) -> list[
 
 
 def _values_from_lines(svc: Services, tenant: str, name: str, window: TimeRange) -> list[str]:
-    query = Query(start=as_datetime(window.start_ns), end=as_datetime(window.end_ns),
+    query = Query(start=as_datetime(window.start_ns, up=True), end=as_datetime(window.end_ns, up=True),
                   limit=10_000, cache=False)  # fmt: skip
     fetched = svc.source.fetch(query, tenant=tenant, limit=READ_LIMIT)
     return sorted({str(v) for r in fetched.records if (v := getattr(r, name, None))})
