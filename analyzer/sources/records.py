@@ -47,6 +47,7 @@ LEVEL_KEYS = (
     "level_name",
     "PRIORITY",
     "syslog.severity",
+    "@l",  # Serilog's compact JSON (CLEF)
     "s",  # MongoDB (4.4+): a letter; counts only when it holds a level (`holds_value`)
 )
 NUMERIC_LEVEL_KEYS = ("severity_number", "SeverityNumber", "severityNumber")
@@ -62,6 +63,9 @@ MESSAGE_KEYS = (
     "short_message",
     "textPayload",
     "full_message",
+    "@m",  # Serilog's compact JSON: the rendered message, else its template
+    "@mt",
+    "@message",  # Logstash's old event format
 )
 TIME_KEYS = (
     "timestamp",
@@ -83,6 +87,9 @@ TIME_KEYS = (
     "ObservedTimestamp",
     "time_local",  # nginx's JSON log_format
     "time_iso8601",
+    "@t",  # Serilog's compact JSON (CLEF)
+    "instant",  # log4j2's JsonTemplateLayout / JsonLayout: {"epochSecond": ..., "nanoOfSecond": ...}
+    "timeMillis",  # log4j2's JsonLayout before 2.11
     "t",  # MongoDB's {"$date": ...}, log15's RFC 3339 string; last, so any other time wins
 )
 # keys too short to be trusted: another writer's `s` or `t` is read only when it holds a level
@@ -316,6 +323,8 @@ def timestamp_ns(value: Any) -> int:
             return timestamp_ns(value["$date"])
         if "seconds" in value:  # protobuf JSON (GCP): {"seconds": ..., "nanos": ...}
             return int(value["seconds"]) * 1_000_000_000 + int(value.get("nanos") or 0)
+        if "epochSecond" in value:  # log4j2: {"epochSecond": ..., "nanoOfSecond": ...}
+            return int(value["epochSecond"]) * 1_000_000_000 + int(value.get("nanoOfSecond") or 0)
     try:
         return instant_ns(value)
     except ValueError:

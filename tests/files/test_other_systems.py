@@ -128,6 +128,38 @@ SYSTEMS = {
         '{"level":"error","ts":1714557601.25,"caller":"db/pool.go:88","msg":"connection refused"}\n',
         [("2024-05-01T10:00:00.5Z", Severity.INFO), ("2024-05-01T10:00:01.25Z", Severity.ERROR)],
     ),
+    # Serilog's compact JSON (CLEF): @t, @mt or @m, @l only when not Information
+    "serilog-clef": (
+        '{"@t":"2024-05-01T10:00:00.1230000Z","@mt":"Listening on {Url}","Url":"http://x"}\n'
+        '{"@t":"2024-05-01T10:00:01.0000000Z","@mt":"Payment {Id} declined","@l":"Error","Id":7}\n',
+        [("2024-05-01T10:00:00.123Z", Severity.INFO), ("2024-05-01T10:00:01Z", Severity.ERROR)],
+    ),
+    # log4j2's JSON layouts: instant {epochSecond, nanoOfSecond}, or timeMillis before 2.11
+    "log4j2-json": (
+        '{"instant":{"epochSecond":1714557600,"nanoOfSecond":123456789},"thread":"main",'
+        '"level":"INFO","loggerName":"com.example.App","message":"started"}\n'
+        '{"timeMillis":1714557601000,"thread":"main","level":"ERROR","loggerName":"com.example.Db",'
+        '"message":"pool exhausted"}\n',
+        [("2024-05-01T10:00:00.123456789Z", Severity.INFO), ("2024-05-01T10:00:01Z", Severity.ERROR)],
+    ),
+    # Django's development server: [dd/Mon/yyyy hh:mm:ss] "request" status size
+    "django-runserver": (
+        '[01/May/2024 10:00:00] "GET / HTTP/1.1" 200 123\n'
+        '[01/May/2024 10:00:01] "POST /pay HTTP/1.1" 500 12\n',
+        [("2024-05-01T10:00:00Z", Severity.INFO), ("2024-05-01T10:00:01Z", Severity.ERROR)],
+    ),
+    # Envoy's default access log format
+    "envoy-access": (
+        '[2024-05-01T10:00:00.123Z] "GET /a HTTP/1.1" 200 - 0 12 3 2 "-" "curl/8.5" "5f1c" "web" "10.0.0.1:80"\n'
+        '[2024-05-01T10:00:01.000Z] "GET /b HTTP/1.1" 503 UF 0 91 3 - "-" "curl/8.5" "5f1d" "web" "10.0.0.1:80"\n',
+        [("2024-05-01T10:00:00.123Z", Severity.INFO), ("2024-05-01T10:00:01Z", Severity.ERROR)],
+    ),
+    # PostgreSQL's '%m [%p] ' with a zone abbreviation (log_timezone = Europe/Berlin)
+    "PostgreSQL-CEST": (
+        "2024-05-01 12:00:00.123 CEST [123] LOG:  checkpoint starting: time\n"
+        "2024-05-01 12:00:01.000 CEST [124] FATAL:  password authentication failed for user \"app\"\n",
+        [("2024-05-01T10:00:00.123Z", Severity.INFO), ("2024-05-01T10:00:01Z", Severity.FATAL)],
+    ),
 }
 
 
@@ -143,3 +175,23 @@ def test_a_system_not_tuned_on_reads_with_its_times_and_levels(tmp_path: Path, n
         (instant_ns(time), level) for time, level in expected
     ]
     assert source.input_account().files[0].counts.unparsed == 0
+
+
+def test_journalctl_short_iso_lines_are_named_by_their_program(tmp_path: Path) -> None:
+    path = tmp_path / "journal.txt"
+    path.write_text(
+        "2024-05-01T10:00:00+0000 web-1 sshd[123]: Accepted publickey for deploy\n"
+        "2024-05-01T10:00:01+0000 web-1 sshd[124]: error: kex_exchange_identification: closed\n"
+    )
+    records = FileSource(str(path)).fetch(EVERYTHING).records
+    assert [(r.service, r.level) for r in records] == [("sshd", Severity.INFO), ("sshd", Severity.ERROR)]
+
+
+def test_a_haproxy_line_takes_the_level_of_its_status(tmp_path: Path) -> None:
+    path = tmp_path / "haproxy.log"
+    path.write_text(
+        'May  1 10:00:01 lb haproxy[123]: 10.0.0.1:5001 [01/May/2024:10:00:01.123] fe be/srv1 '
+        '0/0/1/2/3 503 100 - - ---- 1/1/0/0/0 0/0 "GET /pay HTTP/1.1"\n'
+    )
+    records = FileSource(str(path)).fetch(EVERYTHING).records
+    assert [(r.service, r.level) for r in records] == [("haproxy", Severity.ERROR)]

@@ -21,6 +21,9 @@ This module does the same, with these differences, each because a real line came
   whose format is not known, the whole line is the message, as in Loki.
 - More words: `notice` (info), `panic` and `emerg` (fatal), `severe` (error, java.util.logging),
   `crit` (fatal), `dbg`, `wrn`, `eror` (what some loggers abbreviate to).
+- A line of no access-log format that holds a request line and its status (Django's and
+  Envoy's access lines, `"GET /x HTTP/1.1" 503`; HAProxy's timers then status) takes the
+  status's level when no level word is found, as an access log does.
 - When no level word is found, failure words are looked for before giving up: `exception`,
   `traceback`, `segfault`, `out of memory`, `oom-killer` and an exception or error class
   (`NullPointerException`, `ValueError`) make an error, `panic` a fatal,
@@ -136,6 +139,17 @@ _BYTES_TABLE = bytes.maketrans(
 )
 
 
+# a request line and its status, or HAProxy's timers and its status, inside a line
+_REQUEST_STATUS = re.compile(r'"[A-Z]+ [^"]* HTTP/[\d.]+" (\d{3})\b|\d+/\d+/\d+/[+\d-]+/\+?\d+ (\d{3}) ')
+_REQUEST_STATUS_BYTES = re.compile(_REQUEST_STATUS.pattern.encode())
+
+
+def _request_status(match: re.Match[str] | re.Match[bytes] | None) -> Severity | None:
+    if match is None:
+        return None
+    return status_level(int(match[1] or match[2]))
+
+
 def words_level(text: bytes) -> Severity | None:
     """The level a line's words say (bytes), None when they say none."""
     low = text.translate(_BYTES_TABLE)
@@ -146,6 +160,10 @@ def words_level(text: bytes) -> Severity | None:
             found = get(token)
             if found is not None:
                 return found
+    if b"HTTP/" in text:
+        found = _request_status(_REQUEST_STATUS_BYTES.search(text))
+        if found is not None:
+            return found
     hits = _FAILURE_BYTES_SET.intersection(tokens)
     if hits:
         return max(_FAILURE_BYTES[t] for t in hits)
@@ -167,6 +185,10 @@ def text_level(text: str) -> Severity | None:
             found = LEVEL_WORDS.get(token)
             if found is not None:
                 return found
+    if "HTTP/" in text:
+        found = _request_status(_REQUEST_STATUS.search(text))
+        if found is not None:
+            return found
     hits = _FAILURE_SET.intersection(tokens)
     if hits:
         return max(_FAILURES[t] for t in hits)

@@ -15,14 +15,20 @@ from typing import Any
 
 import yaml
 
-from analyzer.sources.formats.times import TimeReader, compile_layout
+from analyzer.sources.formats.times import ZONE_NAME_REGEX, TimeReader, compile_layout
 
 FORMATS_FILE = Path(__file__).with_name("text_formats.yaml")
+# written in a regex of the YAML where a zone name may follow a time; the names times.py reads
+ZONE_TOKEN = "%ZONE%"
 
 
 @lru_cache(maxsize=1)
 def formats_document() -> dict[str, Any]:
-    return yaml.safe_load(FORMATS_FILE.read_text())
+    document = yaml.safe_load(FORMATS_FILE.read_text())
+    for section in ("formats", "time_shapes"):
+        for entry in document[section]:
+            entry["regex"] = entry["regex"].replace(ZONE_TOKEN, ZONE_NAME_REGEX)
+    return document
 
 
 @dataclass(frozen=True)

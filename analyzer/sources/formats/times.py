@@ -5,7 +5,8 @@ reference time as Promtail's `timestamp` stage takes it (`02/Jan/2006:15:04:05 -
 name (`iso`, `unix`, `unix_ms`, `unix_us`, `unix_ns`). Two directives beyond strftime's: `%L`,
 milliseconds as a plain number (`22:15:29:606`, `...:7`), and `%s` with an optional fraction.
 
-Zones: a time that carries an offset (or `Z`, `UTC`, `GMT`) is read in it. A time without one is
+Zones: a time that carries an offset (or `Z`, `UTC`, `GMT`, or a zone abbreviation with one
+common meaning: `CEST`, `EST`, see `ZONE_ABBREVIATIONS`) is read in it. A time without one is
 read in the file's zone: UTC unless the settings name another (`formats: {timezone: ...}`,
 an IANA name or `local`), as Promtail does. Years and dates: a layout without a year (syslog,
 klog) takes the year of the file's last change, and the year before when that puts the line
@@ -41,6 +42,18 @@ _FULL_MONTHS = {
     )
 }
 _ZONE_NAMES = {"z": 0, "utc": 0, "gmt": 0, "ut": 0}
+# Zone abbreviations servers write after a time (PostgreSQL's `%m`, Java's `z`, `date`), in
+# hours east of UTC. Only those with one common meaning: IST (India, Ireland, Israel) and the like
+# are left out and read in the file's zone, as a time without a zone is.
+ZONE_ABBREVIATIONS = {
+    "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7,
+    "AKST": -9, "AKDT": -8, "HST": -10, "WET": 0, "BST": 1, "CET": 1, "CEST": 2, "EET": 2,
+    "EEST": 3, "MSK": 3, "SGT": 8, "HKT": 8, "AWST": 8, "JST": 9, "KST": 9, "ACST": 9.5,
+    "ACDT": 10.5, "AEST": 10, "AEDT": 11, "NZST": 12, "NZDT": 13,
+}  # fmt: skip
+_ZONE_NAMES.update({name.lower(): int(hours * 3600) for name, hours in ZONE_ABBREVIATIONS.items()})
+# a regex alternative for a zone name after a time (longest first, so CEST is not read as CET)
+ZONE_NAME_REGEX = "|".join(sorted(["UTC", "GMT", *ZONE_ABBREVIATIONS], key=len, reverse=True))
 _MAX_CACHE = 65_536
 _SCALE = tuple(10 ** (9 - n) if n <= 9 else 0 for n in range(10))
 EPOCH_MIN, EPOCH_MAX = 946_684_800, 4_102_444_800  # 2000-01-01 .. 2100-01-01: a plausible epoch
@@ -69,10 +82,10 @@ def zone(name: str | None) -> tzinfo:
 
 
 def _offset_seconds(text: str) -> int | None:
-    """`Z`, `+02:00`, `-0700`, `+05`, `UTC`: seconds east of UTC; None when not a zone."""
+    """`Z`, `+02:00`, `-0700`, `+05`, `UTC`, `CEST`: seconds east of UTC; None when not a zone."""
     low = text.lower()
     if low in _ZONE_NAMES:
-        return 0
+        return _ZONE_NAMES[low]
     if len(text) >= 3 and text[0] in "+-" and text[1:3].isdigit():
         digits = text[1:].replace(":", "")
         if not digits.isdigit() or len(digits) not in (2, 4):
@@ -263,7 +276,7 @@ def compile_layout(layout: str) -> Layout:
 
 _ISO = re.compile(
     r"(?P<Y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})[T ](?P<H>\d{2}):(?P<M>\d{2}):(?P<S>\d{2})"
-    r"(?:[.,](?P<f>\d{1,9})\d*)?\s*(?P<z>Z|[+-]\d{2}(?::?\d{2})?|UTC|GMT)?",
+    r"(?:[.,](?P<f>\d{1,9})\d*)?\s*(?P<z>Z|[+-]\d{2}(?::?\d{2})?|" + ZONE_NAME_REGEX + ")?",
     re.IGNORECASE,
 )
 
@@ -422,9 +435,7 @@ class TimeReader:
         if g.get("z"):
             offset = _offset_seconds(g["z"])
         elif g.get("Z"):
-            offset = _offset_seconds(g["Z"])
-            if offset is None and g["Z"].upper() not in ("UTC", "GMT"):
-                offset = None  # a zone abbreviation (CEST): ambiguous, read in the file's zone
+            offset = _offset_seconds(g["Z"])  # None for an ambiguous name: the file's zone
         month = self._month(g)
         hour = int(g["H"]) if g.get("H") else int(g["I"]) % 12 + (
             12 if (g.get("p") or "").lower() == "pm" else 0
