@@ -34,7 +34,7 @@ from analyzer.sources.formats.detect import detect_path
 from analyzer.sources.formats.json_objects import lenient_object, load_object
 from analyzer.sources.formats.levels import numeric_level, words_level
 from analyzer.sources.formats.registry import CONTINUATION as CONTINUATION_SHAPE
-from analyzer.sources.formats.sniff import open_log
+from analyzer.sources.formats.sniff import UTF8_BOM, open_log
 from analyzer.sources.formats.structured import JsonFormat, Wrapped, unwrap
 from analyzer.sources.formats.text import LineFormat
 from analyzer.sources.line_formats import (
@@ -59,6 +59,8 @@ from analyzer.sources.records import (
 )
 
 READ_CHUNK = 1 << 20
+# what Go's runtime writes when a program dies, after the program's own last log line
+_CRASH = (b"panic: ", b"fatal error: ")
 
 Item = LogRecord | dict[str, Any] | None
 Entry = tuple[int, int, int | None, str, Severity | None, Item, bytes]
@@ -355,6 +357,8 @@ def _chunks(handle: IO[bytes], start: int, end: int | None) -> Iterator[tuple[in
         chunk = handle.read(READ_CHUNK)
         if not chunk:
             break
+        if offset == 0 and not rest and chunk.startswith(UTF8_BOM):
+            chunk, offset = chunk[3:], 3  # the mark is not the first line's: offsets stay the file's
         data = rest + chunk
         cut = data.rfind(b"\n") + 1
         if cut == 0:
@@ -567,6 +571,9 @@ class LineScanner:
                 self._wrapped(offset, line_no, wrapped, raw, out)
                 return
         pending = self.pending
+        if raw.startswith(_CRASH) and self.ctx.previous_ts is not None and not self.strict:
+            self._crash(offset, line_no, raw, out)
+            return
         if pending is not None and CONTINUATION_SHAPE.match(raw):
             self._join(raw)
             return
@@ -591,6 +598,20 @@ class LineScanner:
         if out and CONTINUATION_SHAPE.match(raw) and self._join_json(out, raw):
             return
         self._unparsed(offset, line_no, raw, out.append)
+
+    def _crash(self, offset: int, line_no: int, raw: bytes, out: list[Entry]) -> None:
+        """A Go runtime crash (`panic: `, `fatal error: `) is no part of the record before it,
+        which the process logged before it died: it is a fatal record of its own, at that
+        record's time, and its goroutine dump joins it."""
+        if self.pending is not None:
+            self._flush(out.append)
+        ts = self.ctx.previous_ts
+        assert ts is not None
+        text = raw.decode("utf-8", errors="replace")
+        record = LogRecord(ts, self.ctx.stem, Severity.FATAL, text, raw=text,
+                           origin=f"{self.ctx.origin_name}:{line_no}")
+        self.unstated = False
+        self.pending = (offset, line_no, ts, self.ctx.stem, Severity.FATAL, record, raw)
 
     def _join(self, raw: bytes) -> None:
         """Fold a continuation line into the pending record."""

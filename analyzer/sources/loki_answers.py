@@ -14,6 +14,7 @@ from typing import Any
 
 from analyzer.model import LogRecord
 from analyzer.sources import logql
+from analyzer.sources.formats.ansi import plain_text
 from analyzer.sources.records import parse_structured_line, record_from_mapping
 
 
@@ -57,7 +58,8 @@ def _entry(value: Any, labels: dict[str, str]) -> LokiEntry | None:
     extra = value[2] if len(value) > 2 and isinstance(value[2], dict) else {}
     return LokiEntry(
         timestamp_ns=timestamp_ns,
-        line=value[1] if isinstance(value[1], str) else str(value[1]),
+        # colour codes (a container with a TTY) hide levels and split templates: gone, as in files
+        line=plain_text(value[1] if isinstance(value[1], str) else str(value[1])),
         labels=labels,
         metadata=dict(extra.get("structuredMetadata") or {}),
         parsed=dict(extra.get("parsed") or {}),

@@ -11,7 +11,8 @@ from analyzer.errors import InvalidParameter
 from analyzer.model import Query
 from analyzer.sources.base import LogSource
 from analyzer.sources.loki import LokiSource
-from analyzer.sources.loki_answers import iter_samples
+from analyzer.sources.loki_answers import entries_to_records, iter_samples, streams_entries
+from tests.loki.conftest import LOKI_FIXTURES
 
 
 @pytest.fixture
@@ -255,3 +256,17 @@ def test_fetch_reports_lokis_stats_summary(recorded_loki) -> None:
     assert result.stats["pages"] == 1
     assert result.stats["lines_processed"] == summary["totalLinesProcessed"]
     assert result.stats["exec_time_s"] == pytest.approx(summary["execTime"])
+
+
+def test_colour_codes_in_a_recorded_line_are_gone_from_the_record() -> None:
+    """A container with a TTY sends its colours to Loki: the recorded answer, its first line
+    coloured as such a container writes it."""
+    recorded = json.loads((LOKI_FIXTURES / "query_range_streams.json").read_text())["body"]["data"]
+    stream = recorded["result"][0]
+    plain = stream["values"][0][1]
+    stream["values"][0][1] = "\x1b[31m" + plain + "\x1b[0m"
+    entries, _ = streams_entries(recorded)
+    records, malformed = entries_to_records(entries)
+    assert malformed == 0
+    assert "\x1b" not in records[0].raw and "\x1b" not in records[0].message
+    assert records[0].raw == plain

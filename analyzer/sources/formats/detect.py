@@ -3,7 +3,8 @@
 Every known format reads the sample (the first `SAMPLE_LINES` lines that do not continue the
 line before them); the first format in priority order that reads at least `NEAR_BEST` of what
 the best one reads wins, so a specific layout (Spring Boot) is chosen over a general one
-(ISO-prefixed) that reads the same lines. A file most of whose lines are JSON objects is JSON.
+(ISO-prefixed) that reads the same lines. A file most of whose records (lines that do not
+continue the one before) are JSON objects is JSON.
 When no format reads half the sample, the place of a time in the lines is learned (a time of a
 known shape at the same field in most lines); failing that, the best partial format is kept, and
 a file with no time at all is `TimelessFormat`. Lines no format reads are not lost: the scanner
@@ -52,6 +53,12 @@ def detect(lines: list[bytes], ctx: LineContext) -> LineFormat:
     starts = [line for line in lines if not CONTINUATION.match(line)][:SAMPLE_LINES]
     if not starts:
         starts = lines[:SAMPLE_LINES]
+    # JSON when most records are objects: a Go panic or a stack trace between JSON lines
+    # continues the record before it and does not count against JSON
+    objects = [data for line in starts if line.lstrip()[:1] == b"{"
+               for data in [load_object(line.strip())] if data is not None]
+    if objects and len(objects) * 2 >= len(starts):
+        return JsonFormat(json_kind(objects[0]))
     candidates: list[LineFormat] = [spec.bind(ctx) for spec in text_specs()]
     candidates.append(LogfmtFormat(ctx))
     scores = [sum(1 for line in starts if fmt.summary(line) is not None) for fmt in candidates]

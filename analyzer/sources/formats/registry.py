@@ -19,7 +19,8 @@ __all__ = ["CONTINUATION", "TimeShape", "format_names", "guess_reader", "spec_na
 
 # A line that belongs to the record before it, in any format: indented lines (stack frames,
 # wrapped text), Java's `Caused by:` / `... 12 more`, Python's traceback header, its chained
-# exception lines and its last line (`ValueError: bad input`), Go's panics and goroutine dumps,
+# exception lines and its last line (`ValueError: bad input`), Go's panics and goroutine dumps
+# (with their frames: `main.main()`),
 # and the closing brackets of a dumped structure.
 CONTINUATION = re.compile(
     rb"[ \t]"
@@ -30,7 +31,8 @@ CONTINUATION = re.compile(
     rb"|During handling of the above exception"
     rb"|The above exception was the direct cause"
     rb"|(?:[\w$]+\.)*[\w$]*(?:Error|Exception|Exit|Interrupt|Warning|Failure|Fault)(?:: |:?\s*$)"
-    rb"|goroutine \d+ \[|panic: |\[signal "
+    rb"|goroutine \d+ \[|panic: |\[signal |created by "
+    rb"|(?:[\w.-]+/)*[\w-]+\.[\w.*()$-]*\([^\n]*\)\s*$"  # a Go stack frame: net/http.(*conn).serve(...)
     rb"|[\]})][,;]?\s*$"
 )
 

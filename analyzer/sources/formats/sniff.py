@@ -57,9 +57,14 @@ def open_log(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
+UTF8_BOM = b"\xef\xbb\xbf"  # Windows tools start UTF-8 text with it; it is no part of a line
+
+
 def head(path: Path, size: int) -> bytes:
+    """The file's first bytes, without a UTF-8 byte-order mark."""
     with open_log(path) as handle:
-        return handle.read(size)
+        data = handle.read(size)
+    return data[3:] if data.startswith(UTF8_BOM) else data
 
 
 def sniff(path: Path) -> Sniffed:
@@ -85,12 +90,25 @@ def sniff(path: Path) -> Sniffed:
         return Sniffed(path, f"cannot be read: {exc}")
     if not probe:
         return Sniffed(path, "empty")
+    if _utf16(probe):
+        return Sniffed(path, "UTF-16 text (as Windows tools write it): convert it to UTF-8 first, "
+                             "e.g. iconv -f UTF-16 -t UTF-8")
     nul = probe.count(b"\x00")
     if nul >= 4 and nul * 100 > len(probe):  # a stray NUL in a text log is no reason to skip it
         return Sniffed(path, "binary (not text)")
     if _undecodable(probe):
         return Sniffed(path, "binary (not UTF-8 text)")
     return Sniffed(path)
+
+
+def _utf16(probe: bytes) -> bool:
+    """UTF-16 by its byte-order mark, or by a NUL beside most ASCII characters."""
+    if probe[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return True
+    pairs = probe[: len(probe) // 2 * 2]
+    return len(pairs) >= 16 and (
+        pairs[1::2].count(0) * 10 >= len(pairs) * 4 or pairs[0::2].count(0) * 10 >= len(pairs) * 4
+    )
 
 
 def _size(path: Path) -> int:
