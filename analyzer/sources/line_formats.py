@@ -156,15 +156,30 @@ def others_of(ctx: LineContext) -> OtherFormats:
     return found
 
 
+_WRAPPER_OWN = frozenset({"message", "time", "tag"})
+
+
 def cri_parts(fmt: LineFormat, raw: bytes) -> tuple[Wrapped, bool] | None:
-    """A CRI line as the line it wraps, and whether it is a partial line (tag P) that the
-    next line completes."""
+    """A line of a wrapping format (CRI, `kubectl logs --prefix`, `docker compose logs`) as the
+    line it wraps, and whether it is a partial line (CRI's tag P) that the next line completes.
+    The wrapper's time, if it has one, dates an inner line without its own; its service group
+    names the service of an inner line that names none; its other groups become fields."""
     match = fmt.regex.match(raw)  # type: ignore[attr-defined]
     if match is None:
         return None
-    inner = (match.group("message") or b"").decode("utf-8", errors="replace")
-    wrapped = Wrapped(inner, match.group("time").decode(), {"stream": match.group("stream").decode()})
-    return wrapped, match.group("tag") == b"P"
+    groups = match.groupdict()
+    inner = (groups.get("message") or b"").decode("utf-8", errors="replace")
+    service_group = getattr(fmt, "service_group", None)
+    fields = {
+        name: value.decode("utf-8", errors="replace")
+        for name, value in groups.items()
+        if value is not None and name not in _WRAPPER_OWN and name != service_group
+    }
+    service = groups.get(service_group) if service_group else None
+    time = groups.get("time")
+    wrapped = Wrapped(inner, time.decode() if time else None, fields,
+                      service.decode("utf-8", errors="replace") if service else None)
+    return wrapped, groups.get("tag") == b"P"
 
 
 def lazy_record(
@@ -200,13 +215,11 @@ def wrapped_record(
     wrapped: Wrapped, ctx: LineContext, raw: str, origin: str, others: OtherFormats | None = None
 ) -> LogRecord | None:
     """The record of an application's line inside a wrapper: its own time when it has one,
-    else the wrapper's; its own level and service when it says them. None when the wrapper's
-    time cannot be read."""
+    else the wrapper's (else, for a wrapper without times, the record before's); its own level
+    and service when it says them. None when no time can be read."""
     try:
         outer_ts = timestamp_ns(wrapped.time) if wrapped.time not in (None, "") else ctx.previous_ts
     except (ValueError, OverflowError):
-        return None
-    if outer_ts is None:
         return None
     inner = wrapped.inner
     record: LogRecord | None = None
@@ -229,6 +242,8 @@ def wrapped_record(
             record = lazy_record(fmt, inner.encode(), ts, service, level or Severity.INFO, ctx, origin)
             record.raw = raw
     if record is None:
+        if outer_ts is None:  # no time of its own, nor of a wrapper or a record before
+            return None
         record = _plain_inner(inner, outer_ts, ctx, raw, origin)
     for key, value in wrapped.fields.items():
         if value not in (None, "", {}):

@@ -172,7 +172,7 @@ class RegexFormat(LineFormat):
         self.levels = {k.encode(): level_word(v) for k, v in spec.levels.items()}
         self._services: dict[bytes, str] = {}
         self._level_cache: dict[bytes, Severity | None] = {}
-        self.timeless = spec.no_time
+        self.timeless = spec.no_time and not spec.wraps  # a wrapper's lines carry their own time
 
     # -- summary ----------------------------------------------------------------------------
 
