@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -164,22 +165,31 @@ def cri_parts(fmt: LineFormat, raw: bytes) -> tuple[Wrapped, bool] | None:
     line it wraps, and whether it is a partial line (CRI's tag P) that the next line completes.
     The wrapper's time, if it has one, dates an inner line without its own; its service group
     names the service of an inner line that names none; its other groups become fields."""
-    match = fmt.regex.match(raw)  # type: ignore[attr-defined]
+    regex = fmt.regex  # type: ignore[attr-defined]
+    match = regex.match(raw)
     if match is None:
         return None
-    groups = match.groupdict()
-    inner = (groups.get("message") or b"").decode("utf-8", errors="replace")
     service_group = getattr(fmt, "service_group", None)
-    fields = {
-        name: value.decode("utf-8", errors="replace")
-        for name, value in groups.items()
-        if value is not None and name not in _WRAPPER_OWN and name != service_group
-    }
-    service = groups.get(service_group) if service_group else None
-    time = groups.get("time")
+    has_time, has_tag, field_groups = _wrapper_groups(regex, service_group)
+    inner = (match.group("message") or b"").decode("utf-8", errors="replace")
+    fields = {}
+    for name in field_groups:
+        value = match.group(name)
+        if value is not None:
+            fields[name] = value.decode("utf-8", errors="replace")
+    service = match.group(service_group) if service_group else None
+    time = match.group("time") if has_time else None
     wrapped = Wrapped(inner, time.decode() if time else None, fields,
                       service.decode("utf-8", errors="replace") if service else None)
-    return wrapped, groups.get("tag") == b"P"
+    return wrapped, has_tag and match.group("tag") == b"P"
+
+
+@lru_cache(maxsize=64)
+def _wrapper_groups(regex: re.Pattern[bytes], service_group: str | None) -> tuple[bool, bool, tuple[str, ...]]:
+    """Whether a wrapper has a time and a CRI tag, and the groups that become fields."""
+    names = regex.groupindex
+    fields = tuple(n for n in names if n not in _WRAPPER_OWN and n != service_group)
+    return "time" in names, "tag" in names, fields
 
 
 def lazy_record(

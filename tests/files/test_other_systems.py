@@ -154,6 +154,14 @@ SYSTEMS = {
         '[2024-05-01T10:00:01.000Z] "GET /b HTTP/1.1" 503 UF 0 91 3 - "-" "curl/8.5" "5f1d" "web" "10.0.0.1:80"\n',
         [("2024-05-01T10:00:00.123Z", Severity.INFO), ("2024-05-01T10:00:01Z", Severity.ERROR)],
     ),
+    # AWS Application Load Balancer access log (as S3 holds it): processing times, then status
+    "aws-alb": (
+        'http 2024-05-01T10:00:00.123456Z app/my-lb/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 '
+        '0.000 0.001 0.000 200 200 34 366 "GET http://www.example.com:80/ HTTP/1.1" "curl/7.46.0" - -\n'
+        'http 2024-05-01T10:00:01.123456Z app/my-lb/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 '
+        '0.000 -1 -1 502 - 34 366 "GET http://www.example.com:80/pay HTTP/1.1" "curl/7.46.0" - -\n',
+        [("2024-05-01T10:00:00.123456Z", Severity.INFO), ("2024-05-01T10:00:01.123456Z", Severity.ERROR)],
+    ),
     # PostgreSQL's '%m [%p] ' with a zone abbreviation (log_timezone = Europe/Berlin)
     "PostgreSQL-CEST": (
         "2024-05-01 12:00:00.123 CEST [123] LOG:  checkpoint starting: time\n"

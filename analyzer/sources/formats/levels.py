@@ -22,8 +22,9 @@ This module does the same, with these differences, each because a real line came
 - More words: `notice` (info), `panic` and `emerg` (fatal), `severe` (error, java.util.logging),
   `crit` (fatal), `dbg`, `wrn`, `eror` (what some loggers abbreviate to).
 - A line of no access-log format that holds a request line and its status (Django's and
-  Envoy's access lines, `"GET /x HTTP/1.1" 503`; HAProxy's timers then status) takes the
-  status's level when no level word is found, as an access log does.
+  Envoy's access lines, `"GET /x HTTP/1.1" 503`; HAProxy's timers then status; an AWS load
+  balancer's processing times then status) takes the status's level when no level word is
+  found, as an access log does.
 - When no level word is found, failure words are looked for before giving up: `exception`,
   `traceback`, `segfault`, `out of memory`, `oom-killer` and an exception or error class
   (`NullPointerException`, `ValueError`) make an error, `panic` a fatal,
@@ -139,15 +140,20 @@ _BYTES_TABLE = bytes.maketrans(
 )
 
 
-# a request line and its status, or HAProxy's timers and its status, inside a line
-_REQUEST_STATUS = re.compile(r'"[A-Z]+ [^"]* HTTP/[\d.]+" (\d{3})\b|\d+/\d+/\d+/[+\d-]+/\+?\d+ (\d{3}) ')
+# a request line and its status, HAProxy's timers and its status, or an AWS load balancer's
+# three processing times and its status, inside a line
+_REQUEST_STATUS = re.compile(
+    r'"[A-Z]+ [^"]* HTTP/[\d.]+" (\d{3})\b'
+    r"|\d+/\d+/\d+/[+\d-]+/\+?\d+ (\d{3}) "
+    r"| -?\d+\.\d+ -?\d+(?:\.\d+)? -?\d+(?:\.\d+)? (\d{3}) (?:\d{3}|-) "
+)
 _REQUEST_STATUS_BYTES = re.compile(_REQUEST_STATUS.pattern.encode())
 
 
 def _request_status(match: re.Match[str] | re.Match[bytes] | None) -> Severity | None:
     if match is None:
         return None
-    return status_level(int(match[1] or match[2]))
+    return status_level(int(match[1] or match[2] or match[3]))
 
 
 def words_level(text: bytes) -> Severity | None:
