@@ -203,6 +203,18 @@ class InsightWords:
             until = "" if self.clock.time(last or first) == self.clock.time(first) else f" until {self.clock.time(last)}"
             count = evidence.get("count")
             told = (plural(int(count), noun) if count is not None else "") + until
+        elif (
+            kind == "root_cause" and evidence.get("accused_by") and not evidence.get("silent")
+            and evidence.get("own_failures") is not None
+        ):
+            # the quoted sample is the cause's own line: its own count beside it, the callers'
+            # lines (already named in the text) in the total
+            own, total = int(evidence["own_failures"]), evidence.get("count")
+            told = plural(own, "line") + " of its own"
+            rest = evidence_text({"evidence": {k: v for k, v in evidence.items() if k != "count"}}, self.clock)
+            if total is not None:
+                told += f"; {int(total):,} in all"
+            told += f", {rest}" if rest else ""
         else:
             told = evidence_text(insight, self.clock, noun)
         samples = evidence.get("samples") or []

@@ -173,6 +173,31 @@ def test_query_narrative_leads_with_the_top_insight() -> None:
     assert "1. Restart redis." in text
 
 
+def test_a_cause_named_by_its_callers_counts_its_own_line_apart_from_theirs() -> None:
+    """The quoted line is the cause's own: its count stands beside it, the callers' in the total."""
+    cause = {
+        "kind": "root_cause", "title": "redis", "severity": "error", "confidence": 0.95,
+        "service": "redis",
+        "evidence": {
+            "count": 297, "own_failures": 1, "accused_by": {"worker": 296},
+            "first_seen": "2026-11-24T08:10:00.000000Z", "last_seen": "2026-11-24T08:15:00.000000Z",
+            "samples": ["Out of memory allocating 1024 bytes"], "services": ["redis", "worker"],
+        },
+    }
+    body = {
+        "summary": {}, "logs": [], "insights": [cause],
+        "metadata": {
+            "query_mode": "troubleshoot", "total_logs": 2993, "services_queried": ["redis", "worker"],
+            "time_range": {"start": "2026-11-24T08:00:00.000000Z", "end": "2026-11-24T09:00:00.000000Z"},
+        },
+    }
+    started = render("query", body, fmt="narrative").split("Where it started:", 1)[1].splitlines()[0]
+    assert started.strip() == (
+        "redis is very likely the root cause: worker (296 lines) names it or calls it: "
+        "`Out of memory allocating 1024 bytes` (1 line of its own; 297 in all, 08:10:00\u201308:15:00)."
+    )
+
+
 def test_explore_url_uses_the_panes_format() -> None:
     url = explore_url(
         GRAFANA + "/",
