@@ -37,4 +37,20 @@ fi
 
 .venv/bin/ruff check -q analyzer tests bench provisioning
 .venv/bin/ai-logs lint
-exec .venv/bin/python -m pytest -q "$@"
+if [ $# -gt 0 ]; then
+  exec .venv/bin/python -m pytest -q "$@"
+fi
+# Two processes, split before the Loki tests: the whole suite in one interpreter died with a
+# segmentation fault in about one run in four on the CI machine, always past the middle and at
+# a different line each time (never under gdb; the Loki and MCP tests alone passed ten runs of
+# ten). Each half starts with a fresh interpreter and its own redis-server.
+first=() second=()
+for dir in tests/*/; do
+  case "$(basename "$dir")" in
+    fixtures | __pycache__) ;;
+    [a-k]*) first+=("$dir") ;;
+    *) second+=("$dir") ;;
+  esac
+done
+.venv/bin/python -m pytest -q "${first[@]}"
+.venv/bin/python -m pytest -q "${second[@]}"
