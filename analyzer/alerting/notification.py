@@ -117,6 +117,8 @@ def _parse_alert(item: object, index: int) -> Alert:
     where = f"alerts[{index}]"
     if not isinstance(item, dict):
         raise PayloadError(f"{where} must be an object")
+    if isinstance(item.get("status"), dict | list):  # an empty one too: the document says text
+        raise PayloadError(f"{where}.status must be 'firing' or 'resolved', not an object or a list")
     status = str(item.get("status") or "firing").lower()
     if status not in {"firing", "resolved"}:
         raise PayloadError(f"{where}.status must be 'firing' or 'resolved', not {status!r}")

@@ -100,6 +100,13 @@ def test_webhook_start_times_out_of_range_are_400s(client: FlaskClient, starts_a
     assert_client_error(client.post("/webhooks/grafana", json=alert), "INVALID_PAYLOAD")
 
 
+@pytest.mark.parametrize("status", [{}, [], {"a": 1}, ["firing"]])
+def test_a_webhook_status_that_is_no_text_is_a_400(client: FlaskClient, status: object) -> None:
+    alert = json.loads(json.dumps(ALERT))
+    alert["alerts"][0]["status"] = status
+    assert_client_error(client.post("/webhooks/grafana", json=alert), "INVALID_PAYLOAD")
+
+
 def test_the_latest_webhook_start_the_document_allows_is_accepted_and_the_next_refused(
     client: FlaskClient,
 ) -> None:
