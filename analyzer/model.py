@@ -379,10 +379,13 @@ def datetime_of_ns(ns: int, *, up: bool = False) -> datetime:
     return _EPOCH + timedelta(microseconds=micro)
 
 
-def format_timestamp(ns: int, *, up: bool = False) -> str:
-    """RFC 3339 with microseconds, UTC: what Grafana and people both read (`up` for a window's
-    edges, so the window it names holds its newest line when asked again)."""
-    return datetime_of_ns(ns, up=up).isoformat(timespec="microseconds").replace("+00:00", "Z")
+def rfc3339(moment: datetime) -> str:
+    """RFC 3339 with microseconds, UTC: what Grafana and people both read."""
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def format_timestamp(ns: int) -> str:
+    return rfc3339(datetime_of_ns(ns))
 
 
 def now_ns() -> int:
@@ -405,8 +408,13 @@ class TimeRange:
     def contains(self, ts_ns: int) -> bool:
         return self.start_ns <= ts_ns <= self.end_ns
 
+    def edges(self) -> dict[str, datetime]:
+        """`start` and `end` as a Query takes them: both rounded up to the microsecond, so the
+        length stays the asked one and a window that ends at its newest line keeps it."""
+        return {"start": datetime_of_ns(self.start_ns, up=True), "end": datetime_of_ns(self.end_ns, up=True)}
+
     def to_dict(self) -> dict[str, str]:
-        return {"start": format_timestamp(self.start_ns, up=True), "end": format_timestamp(self.end_ns, up=True)}
+        return {key: rfc3339(moment) for key, moment in self.edges().items()}
 
 
 class Mode(StrEnum):

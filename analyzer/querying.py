@@ -18,7 +18,7 @@ from analyzer.analysis.evidence import EvidenceSample, merge
 from analyzer.analysis.pipeline import Analysis, analyze
 from analyzer.infra import metrics
 from analyzer.infra.cache import get_or_compute
-from analyzer.model import NS_PER_SECOND, Query, TimeRange, datetime_of_ns, format_timestamp, now_ns
+from analyzer.model import NS_PER_SECOND, Query, TimeRange, format_timestamp, now_ns
 from analyzer.services import Services
 from analyzer.sources.base import WindowRead
 
@@ -38,8 +38,7 @@ def fetch_and_analyze(
     requests that failed first, lines asked context for), then analyse."""
     update: dict[str, Any] = {}
     if window is not None:
-        # both edges up: the length stays the asked one, the newest line stays inside
-        update.update({"start": datetime_of_ns(window.start_ns, up=True), "end": datetime_of_ns(window.end_ns, up=True)})
+        update.update(window.edges())
     if query.expand_dependencies:
         update["services"] = []
     read_query = query.model_copy(update=update) if update else query

@@ -288,8 +288,7 @@ class Worker:
             return held
         window = analysis.window
         query = Query(
-            correlation_id=correlation_id, start=format_timestamp(window.start_ns, up=True),
-            end=format_timestamp(window.end_ns, up=True), cache=False,
+            correlation_id=correlation_id, **window.edges(), cache=False,
         )
         try:
             return self.services.source.fetch(query, tenant=tenant, limit=1000).records

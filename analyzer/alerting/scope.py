@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from analyzer.alerting.notification import Alert
-from analyzer.model import NS_PER_SECOND, Mode, Query, format_timestamp, instant_ns, parse_duration
+from analyzer.model import (
+    NS_PER_SECOND,
+    Mode,
+    Query,
+    TimeRange,
+    format_timestamp,
+    instant_ns,
+    parse_duration,
+)
 
 # Labels that name the services to read, most specific first (Loki, Kubernetes, Prometheus).
 SERVICE_LABELS = ("service", "service_name", "app", "app_kubernetes_io_name", "container", "job")
@@ -106,8 +114,7 @@ def alert_query(alert: Alert, window: AlertWindow) -> Query:
     return Query(
         mode=Mode.TROUBLESHOOT,
         services=alert_services(alert),
-        start=format_timestamp(window.start_ns, up=True),
-        end=format_timestamp(window.end_ns, up=True),
+        **TimeRange(window.start_ns, window.end_ns).edges(),
         cache=False,
         expand_dependencies=True,
         **alert_ids(alert),

@@ -17,7 +17,7 @@ from typing import Any
 
 from analyzer.errors import InvalidParameter
 from analyzer.mcp.budget import TOKEN_RULE, Draft, compact_json
-from analyzer.model import NS_PER_SECOND, format_timestamp, instant_ns
+from analyzer.model import NS_PER_SECOND, TimeRange, instant_ns
 
 MESSAGE_CHARS = 500  # a log message longer than this is cut in evidence lines
 SAMPLE_CHARS = 240
@@ -199,4 +199,4 @@ def narrower_window(window: dict[str, str] | None, first_error: str | None) -> d
     high = min(end, onset + NARROW_AFTER_S * NS_PER_SECOND)
     if high <= low or (low, high) == (start, end):
         return None
-    return {"start": format_timestamp(low, up=True), "end": format_timestamp(high, up=True)}
+    return TimeRange(low, high).to_dict()

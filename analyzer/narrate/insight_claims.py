@@ -159,16 +159,22 @@ def detail(insight: dict[str, Any]) -> str:
 
 def evidence_text(insight: dict[str, Any], clock: Clock, noun: str = "line") -> str:
     evidence = insight.get("evidence", {})
-    first, last = evidence.get("first_seen"), evidence.get("last_seen")
     parts = []
     if evidence.get("count") is not None:
         parts.append(plural(int(evidence["count"]), noun))
-    if first:
-        parts.append(
-            ("at " if clock.between(first, last) == clock.time(first) else "")
-            + clock.between(first, last)
-        )
+    when = span_text(evidence, clock)
+    if when:
+        parts.append(when)
     return ", ".join(parts)
+
+
+def span_text(evidence: dict[str, Any], clock: Clock) -> str:
+    """`08:11:15-08:19:00` (with an en dash), or `at 08:11:15` for one moment; empty without a first time."""
+    first, last = evidence.get("first_seen"), evidence.get("last_seen")
+    if not first:
+        return ""
+    between = clock.between(first, last)
+    return ("at " if between == clock.time(first) else "") + between
 
 
 class InsightWords:
@@ -209,12 +215,11 @@ class InsightWords:
         ):
             # the quoted sample is the cause's own line: its own count beside it, the callers'
             # lines (already named in the text) in the total
-            own, total = int(evidence["own_failures"]), evidence.get("count")
-            told = plural(own, "line") + " of its own"
-            rest = evidence_text({"evidence": {k: v for k, v in evidence.items() if k != "count"}}, self.clock)
-            if total is not None:
-                told += f"; {int(total):,} in all"
-            told += f", {rest}" if rest else ""
+            told = plural(int(evidence["own_failures"]), "line") + " of its own"
+            if evidence.get("count") is not None:
+                told += f"; {int(evidence['count']):,} in all"
+            when = span_text(evidence, self.clock)
+            told += f", {when}" if when else ""
         else:
             told = evidence_text(insight, self.clock, noun)
         samples = evidence.get("samples") or []

@@ -40,10 +40,10 @@ from analyzer.sources.formats.text import LineFormat
 from analyzer.sources.line_formats import (
     MAX_MESSAGE_CHARS,
     LineContext,
-    cri_parts,
     json_records,
     others_of,
     wrapped_record,
+    wrapper_parts,
 )
 from analyzer.sources.records import (
     LEVEL_KEYS,
@@ -553,7 +553,7 @@ class LineScanner:
                 return
         fmt = self.format
         if fmt.wraps:
-            parts = cri_parts(fmt, raw)
+            parts = wrapper_parts(fmt, raw)  # type: ignore[arg-type]
             if parts is not None:
                 wrapped, partial = parts
                 if self.partial_at is not None:

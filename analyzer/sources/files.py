@@ -55,7 +55,7 @@ from analyzer.sources.file_scan import (
 )
 from analyzer.sources.formats import FileAccount, FormatRules, InputAccount, ScanCounts
 from analyzer.sources.formats.detect import detect_path
-from analyzer.sources.formats.sniff import UTF8_BOM, compression, discover, open_log
+from analyzer.sources.formats.sniff import compression, discover, open_log, without_bom
 from analyzer.sources.line_formats import (
     LineContext,
     parse_line,
@@ -429,8 +429,8 @@ class FileSource:
         lines = chunk.splitlines()
         if size > TAIL_PROBE_BYTES:
             lines = lines[1:]  # the first is cut
-        elif lines and lines[0].startswith(UTF8_BOM):
-            lines[0] = lines[0][3:]
+        elif lines:
+            lines[0] = without_bom(lines[0])
         newest = None
         for line in lines:
             parsed = parse_line(line.decode("utf-8", errors="replace"), ctx, "")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from analyzer.sources.formats.structured import (
     otlp_records,
     unwrap,
 )
-from analyzer.sources.formats.text import LineFormat, leading_level
+from analyzer.sources.formats.text import LineFormat, RegexFormat, leading_level
 from analyzer.sources.records import record_from_mapping, timestamp_ns
 
 __all__ = [
@@ -157,39 +156,28 @@ def others_of(ctx: LineContext) -> OtherFormats:
     return found
 
 
-_WRAPPER_OWN = frozenset({"message", "time", "tag"})
-
-
-def cri_parts(fmt: LineFormat, raw: bytes) -> tuple[Wrapped, bool] | None:
+def wrapper_parts(fmt: RegexFormat, raw: bytes) -> tuple[Wrapped, bool] | None:
     """A line of a wrapping format (CRI, `kubectl logs --prefix`, `docker compose logs`) as the
     line it wraps, and whether it is a partial line (CRI's tag P) that the next line completes.
     The wrapper's time, if it has one, dates an inner line without its own; its service group
     names the service of an inner line that names none; its other groups become fields."""
-    regex = fmt.regex  # type: ignore[attr-defined]
-    match = regex.match(raw)
+    match = fmt.regex.match(raw)
     if match is None:
         return None
-    service_group = getattr(fmt, "service_group", None)
-    has_time, has_tag, field_groups = _wrapper_groups(regex, service_group)
-    inner = (match.group("message") or b"").decode("utf-8", errors="replace")
-    fields = {}
-    for name in field_groups:
-        value = match.group(name)
-        if value is not None:
-            fields[name] = value.decode("utf-8", errors="replace")
-    service = match.group(service_group) if service_group else None
-    time = match.group("time") if has_time else None
-    wrapped = Wrapped(inner, time.decode() if time else None, fields,
-                      service.decode("utf-8", errors="replace") if service else None)
-    return wrapped, has_tag and match.group("tag") == b"P"
-
-
-@lru_cache(maxsize=64)
-def _wrapper_groups(regex: re.Pattern[bytes], service_group: str | None) -> tuple[bool, bool, tuple[str, ...]]:
-    """Whether a wrapper has a time and a CRI tag, and the groups that become fields."""
-    names = regex.groupindex
-    fields = tuple(n for n in names if n not in _WRAPPER_OWN and n != service_group)
-    return "time" in names, "tag" in names, fields
+    fields = {
+        name: value.decode("utf-8", errors="replace")
+        for name in fmt.wrapper_fields
+        if (value := match.group(name)) is not None
+    }
+    service = match.group(fmt.service_group) if fmt.service_group else None
+    time = match.group(fmt.time_groups[0]) if fmt.time_groups else None
+    wrapped = Wrapped(
+        (match.group("message") or b"").decode("utf-8", errors="replace"),
+        time.decode() if time else None,
+        fields,
+        service.decode("utf-8", errors="replace") if service else None,
+    )
+    return wrapped, "tag" in fmt.regex.groupindex and match.group("tag") == b"P"
 
 
 def lazy_record(
@@ -326,7 +314,7 @@ def _parse_line(text: str, ctx: LineContext, origin: str) -> tuple[LogRecord | _
             return (found[0] if found else None), bool(found) and unwrap(data) is not None
     fmt = ctx.format
     if fmt is not None and fmt.wraps:
-        parts = cri_parts(fmt, raw)
+        parts = wrapper_parts(fmt, raw)  # type: ignore[arg-type]
         if parts is not None:
             if ctx.previous_plain and CONTINUATION_SHAPE.match(parts[0].inner.encode()):
                 return CONTINUATION, True

@@ -60,11 +60,15 @@ def open_log(path: Path) -> IO[bytes]:
 UTF8_BOM = b"\xef\xbb\xbf"  # Windows tools start UTF-8 text with it; it is no part of a line
 
 
+def without_bom(data: bytes) -> bytes:
+    """The bytes of a file's start without its UTF-8 byte-order mark."""
+    return data[3:] if data.startswith(UTF8_BOM) else data
+
+
 def head(path: Path, size: int) -> bytes:
     """The file's first bytes, without a UTF-8 byte-order mark."""
     with open_log(path) as handle:
-        data = handle.read(size)
-    return data[3:] if data.startswith(UTF8_BOM) else data
+        return without_bom(handle.read(size))
 
 
 def sniff(path: Path) -> Sniffed:

@@ -149,6 +149,9 @@ class LineFormat:
         return self
 
 
+_WRAPPER_OWN = frozenset({"message", "time", "tag"})  # a wrapper's groups that are no fields
+
+
 class RegexFormat(LineFormat):
     def __init__(self, spec: TextSpec, ctx: LineContext) -> None:
         self.spec = spec
@@ -173,6 +176,10 @@ class RegexFormat(LineFormat):
         self._services: dict[bytes, str] = {}
         self._level_cache: dict[bytes, Severity | None] = {}
         self.timeless = spec.no_time and not spec.wraps  # a wrapper's lines carry their own time
+        # a wrapper's groups that become fields of the line it wraps
+        self.wrapper_fields = tuple(
+            g for g in groups if spec.wraps and g not in _WRAPPER_OWN and g != self.service_group
+        )
 
     # -- summary ----------------------------------------------------------------------------
 

@@ -4,7 +4,6 @@ distinct filter set, and each target's query built from its payload."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -16,7 +15,7 @@ from analyzer.analysis.pipeline import Analysis, analyze_records
 from analyzer.analysis.pricing import PriceTable, load_prices
 from analyzer.analysis.profile import TimeCounts
 from analyzer.errors import InvalidParameter
-from analyzer.model import LogRecord, Query, Severity, TimeRange, datetime_of_ns
+from analyzer.model import LogRecord, Query, Severity, TimeRange
 from analyzer.services import Services
 from analyzer.sources.base import WindowRead
 from analyzer.web.datasource.filters import RecordFilter
@@ -25,15 +24,10 @@ from analyzer.web.datasource.requests import Notices, TargetPayload, clean, vari
 FETCH_LIMIT = 50_000  # records read for one panel; Loki pages beyond its own 5000 cap
 
 
-def as_datetime(ns: int, *, up: bool = False) -> datetime:
-    return datetime_of_ns(ns, up=up)
-
-
 def analysis_query(payload: TargetPayload, window: TimeRange, ref_id: str) -> Query:
     values: dict[str, Any] = {
         "services": variable_values(payload.services),
-        "start": as_datetime(window.start_ns, up=True),
-        "end": as_datetime(window.end_ns, up=True),
+        **window.edges(),
         "limit": 10_000,
         "cache": False,
     }

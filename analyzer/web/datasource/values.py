@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from analyzer.model import NS_PER_SECOND, Query, Severity, TimeRange, parse_duration
 from analyzer.services import Services
-from analyzer.web.datasource.panel import as_datetime
 
 LOOKBACK = "24h"  # the window when a request sends none (payload drop-downs)
 READ_LIMIT = 50_000  # lines read for the values of a field no label API lists
@@ -57,7 +56,6 @@ def values_of(svc: Services, tenant: str, name: str, window: TimeRange) -> list[
 
 
 def _values_from_lines(svc: Services, tenant: str, name: str, window: TimeRange) -> list[str]:
-    query = Query(start=as_datetime(window.start_ns, up=True), end=as_datetime(window.end_ns, up=True),
-                  limit=10_000, cache=False)  # fmt: skip
+    query = Query(**window.edges(), limit=10_000, cache=False)
     fetched = svc.source.fetch(query, tenant=tenant, limit=READ_LIMIT)
     return sorted({str(v) for r in fetched.records if (v := getattr(r, name, None))})
